@@ -1,0 +1,133 @@
+#!/bin/bash
+#
+# run_all.sh -- the edge_crdt test command (README: "make test").
+#
+# Installs what a fresh Debian 12 machine lacks, builds and installs the
+# extension, then runs the suites against temporary instances.  initdb
+# refuses root, so when started as root the suites run as the unprivileged
+# "postgres" user in a private copy of the tree; a non-root developer needs
+# sudo only for apt-get and "make install".
+#
+# Usage: test/run_all.sh [prop] [regress] [isolation] [tap] [fuzz]
+#        (no argument = all of them, in that order)
+#
+set -euo pipefail
+
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+PG_BINDIR=/usr/lib/postgresql/15/bin
+PG_CONFIG=$PG_BINDIR/pg_config
+PARTS=("$@")
+[ ${#PARTS[@]} -eq 0 ] && PARTS=(prop regress isolation tap fuzz)
+
+log() { printf '=== %s\n' "$*"; }
+
+if [ "$(id -u)" -eq 0 ]; then
+	SUDO=()
+	RUNAS=(runuser -u postgres --)
+else
+	SUDO=(sudo)
+	RUNAS=()
+fi
+
+# --- 1. dependencies -------------------------------------------------------
+missing=()
+[ -x "$PG_CONFIG" ] && [ -f "$($PG_CONFIG --pkglibdir 2>/dev/null)/pgxs/src/makefiles/pgxs.mk" ] \
+	|| missing+=(postgresql-15 postgresql-server-dev-15)
+perl -MIPC::Run -e1 2>/dev/null || missing+=(libipc-run-perl)
+command -v prove >/dev/null || missing+=(perl)
+command -v make >/dev/null || missing+=(make)
+command -v gcc >/dev/null || missing+=(gcc)
+command -v clang >/dev/null || missing+=(clang)
+[ -e /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a ] \
+	|| ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a >/dev/null 2>&1 \
+	|| missing+=(libclang-rt-14-dev)
+if [ ${#missing[@]} -gt 0 ]; then
+	log "installing missing packages: ${missing[*]}"
+	if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null; then
+		echo "run as root or install these packages first: ${missing[*]}" >&2
+		exit 1
+	fi
+	"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+id postgres >/dev/null 2>&1 || { echo "user postgres missing (postgresql-15 creates it)" >&2; exit 1; }
+
+# --- 2. build and install --------------------------------------------------
+log "building"
+make -C "$SRC" -s PG_CONFIG="$PG_CONFIG" 2>&1 | tee /tmp/edge_crdt_build.$$.log
+if grep -q "warning:" /tmp/edge_crdt_build.$$.log; then
+	echo "compiler warnings are errors in this project" >&2
+	rm -f /tmp/edge_crdt_build.$$.log
+	exit 1
+fi
+rm -f /tmp/edge_crdt_build.$$.log
+log "installing"
+"${SUDO[@]}" make -C "$SRC" -s PG_CONFIG="$PG_CONFIG" install >/dev/null
+
+# --- 3. suites, as an unprivileged user in a private copy ------------------
+WORK=$(mktemp -d /tmp/edge_crdt_test.XXXXXX)
+tar -C "$SRC" --exclude=.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
+	--exclude=tmp_check\* --exclude=results --exclude=output_iso -cf - . | tar -C "$WORK" -xf -
+[ "$(id -u)" -eq 0 ] && chown -R postgres: "$WORK"
+chmod 755 "$WORK"
+
+passed=0
+failed=0
+failed_parts=()
+runpart() {
+	local name=$1; shift
+	local out="$WORK/$name.log"
+	log "$name"
+	if (cd "$WORK" && "${RUNAS[@]}" env PATH="$PG_BINDIR:$PATH" "$@") >"$out" 2>&1; then
+		status=0
+	else
+		status=1
+	fi
+	cat "$out"
+	# Count individual tests where the runner says how many there were.
+	local n f
+	n=$(grep -Eo '^All [0-9]+ tests passed' "$out" | grep -Eo '[0-9]+' | awk '{s+=$1} END {print s+0}')
+	f=$(grep -Eo '^ *[0-9]+ of [0-9]+ tests failed' "$out" | awk '{s+=$1; t+=$3} END {print s+0, t+0}')
+	local tapfiles tapfail
+	tapfiles=$(grep -Eo '^Files=[0-9]+' "$out" | grep -Eo '[0-9]+' | awk '{s+=$1} END {print s+0}')
+	tapfail=$(grep -Ec '^t/.*Failed|^test/t/.* (Dubious|Failed)' "$out" || true)
+	local props
+	props=$(grep -Ec '^ok prop ' "$out" || true)
+	local fz
+	fz=$(grep -Ec '^Done [0-9]+ runs' "$out" || true)
+	set -- $f
+	passed=$((passed + n + ($2 - $1) + tapfiles - tapfail + props + fz))
+	failed=$((failed + $1 + tapfail))
+	if [ $status -ne 0 ]; then
+		failed_parts+=("$name")
+		[ $(( $1 + tapfail )) -eq 0 ] && failed=$((failed + 1))
+		for d in "$WORK"/regression.diffs "$WORK"/output_iso/regression.diffs; do
+			[ -s "$d" ] && { echo "--- $d"; head -c 20000 "$d"; }
+		done
+		for l in "$WORK"/tmp_check/log/regress_log_*; do
+			[ -f "$l" ] && grep -q "not ok" "$l" && { echo "--- $l (tail)"; tail -n 60 "$l"; }
+		done
+	fi
+	return 0
+}
+
+MK=(make -s PG_CONFIG="$PG_CONFIG")
+for part in "${PARTS[@]}"; do
+	case $part in
+		prop)      runpart prop "${MK[@]}" prop ;;
+		regress)   runpart regress "${MK[@]}" installcheck ISOLATION= TAP_TESTS= ;;
+		isolation) runpart isolation "${MK[@]}" installcheck REGRESS= TAP_TESTS= ;;
+		tap)       runpart tap "${MK[@]}" installcheck REGRESS= ISOLATION= PROVE_FLAGS=--timer ;;
+		fuzz)      runpart fuzz "${MK[@]}" fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-10}" ;;
+		*) echo "unknown part: $part" >&2; exit 2 ;;
+	esac
+done
+
+echo
+if [ ${#failed_parts[@]} -gt 0 ]; then
+	echo "FAILED parts: ${failed_parts[*]} (work tree kept in $WORK)"
+	echo "$passed passed, $failed failed"
+	exit 1
+fi
+rm -rf "$WORK"
+echo "$passed passed, $failed failed"

@@ -84,23 +84,24 @@ runpart() {
 		status=1
 	fi
 	cat "$out"
-	# Count individual tests where the runner says how many there were.
-	local n f
-	n=$(grep -Eo '^All [0-9]+ tests passed' "$out" | grep -Eo '[0-9]+' | awk '{s+=$1} END {print s+0}')
-	f=$(grep -Eo '^ *[0-9]+ of [0-9]+ tests failed' "$out" | awk '{s+=$1; t+=$3} END {print s+0, t+0}')
-	local tapfiles tapfail
-	tapfiles=$(grep -Eo '^Files=[0-9]+' "$out" | grep -Eo '[0-9]+' | awk '{s+=$1} END {print s+0}')
-	tapfail=$(grep -Ec '^t/.*Failed|^test/t/.* (Dubious|Failed)' "$out" || true)
-	local props
-	props=$(grep -Ec '^ok prop ' "$out" || true)
-	local fz
-	fz=$(grep -Ec '^Done [0-9]+ runs' "$out" || true)
-	set -- $f
-	passed=$((passed + n + ($2 - $1) + tapfiles - tapfail + props + fz))
-	failed=$((failed + $1 + tapfail))
+	# Count individual tests where the runner says how many there were:
+	# pg_regress "All N tests passed." / "M of N tests failed.", prove
+	# "Files=N" less failed files, "ok prop" lines, libFuzzer "Done N runs".
+	local counts p f
+	counts=$(awk '
+		/^All [0-9]+ tests passed/ { p += $2 }
+		/^ *[0-9]+ of [0-9]+ tests failed/ { f += $1; p += $3 - $1 }
+		/^Files=[0-9]+/ { split($1, a, "="); sub(",", "", a[2]); p += a[2] }
+		/^test\/t\/.*\(Wstat: / { f += 1; p -= 1 }
+		/^ok prop / { p += 1 }
+		/^Done [0-9]+ runs/ { p += 1 }
+		END { print p + 0, f + 0 }' "$out")
+	read -r p f <<<"$counts"
+	passed=$((passed + p))
+	failed=$((failed + f))
 	if [ $status -ne 0 ]; then
 		failed_parts+=("$name")
-		[ $(( $1 + tapfail )) -eq 0 ] && failed=$((failed + 1))
+		[ "$f" -eq 0 ] && failed=$((failed + 1))
 		for d in "$WORK"/regression.diffs "$WORK"/output_iso/regression.diffs; do
 			[ -s "$d" ] && { echo "--- $d"; head -c 20000 "$d"; }
 		done

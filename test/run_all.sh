@@ -89,7 +89,7 @@ runpart() {
 	# "Files=N" less failed files, "ok prop" lines, libFuzzer "Done N runs".
 	local counts p f
 	counts=$(awk '
-		/^All [0-9]+ tests passed/ { p += $2 }
+		/^ *All [0-9]+ tests passed/ { p += $2 }
 		/^ *[0-9]+ of [0-9]+ tests failed/ { f += $1; p += $3 - $1 }
 		/^Files=[0-9]+/ { split($1, a, "="); sub(",", "", a[2]); p += a[2] }
 		/^test\/t\/.*\(Wstat: / { f += 1; p -= 1 }

@@ -47,7 +47,7 @@ $(OBJS): $(wildcard $(srcdir)/src/include/edge_crdt/*.h)
 
 # Backend-independent type cores, built natively for the property tests and
 # with clang's libFuzzer for the fuzz targets.
-CORE_SRCS = $(sort $(wildcard $(srcdir)/src/types/*_core.c))
+CORE_SRCS = $(sort $(wildcard $(srcdir)/src/*/*_core.c))
 PROP_SRCS = $(sort $(wildcard $(srcdir)/test/prop/*_prop.c))
 FUZZ_SRCS = $(sort $(wildcard $(srcdir)/test/fuzz/*_fuzz.c))
 NATIVE_CFLAGS = -std=c11 -O1 -g -Wall -Wextra -Wno-unused-parameter \

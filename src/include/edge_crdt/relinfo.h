@@ -1,0 +1,49 @@
+/*-------------------------------------------------------------------------
+ * relinfo.h
+ *	  Per-backend cache of what edge_crdt needs to know about a replicated
+ *	  table: where its metadata column is, its primary key, and which
+ *	  columns are CRDTs with which merge and partial-order functions.
+ *
+ * Shared by the capture trigger and the apply, so both see a table the same
+ * way.  Entries are rebuilt after any relcache invalidation of the table.
+ *
+ * IDENTIFICATION
+ *	  src/include/edge_crdt/relinfo.h
+ *-------------------------------------------------------------------------
+ */
+#ifndef EDGE_CRDT_RELINFO_H
+#define EDGE_CRDT_RELINFO_H
+
+#include "fmgr.h"
+#include "utils/relcache.h"
+
+typedef struct ReplColumn
+{
+	bool		live;			/* not dropped and not the metadata column */
+	bool		is_crdt;
+	FmgrInfo	merge_finfo;	/* CRDT columns only */
+	FmgrInfo	leq_finfo;
+	char	   *inflation_hint; /* registry hint, "{column}" unexpanded */
+} ReplColumn;
+
+typedef struct ReplRelInfo
+{
+	Oid			relid;
+	bool		valid;
+	bool		replicated;		/* has the metadata column */
+	AttrNumber	meta_attnum;
+	int			natts;			/* tuple descriptor length */
+	int			npk;
+	AttrNumber *pk_attnums;
+	FmgrInfo   *pk_out_finfo;	/* send function, or output if pk_binary false */
+	bool	   *pk_binary;
+	ReplColumn *columns;		/* indexed by attnum - 1 */
+} ReplRelInfo;
+
+/* The cached description of rel; info->replicated says if it is one. */
+extern ReplRelInfo *ReplRelInfoGet(Relation rel);
+
+/* Oid of the edge_crdt.rowmeta type, or InvalidOid outside the extension. */
+extern Oid	RowMetaTypeOid(void);
+
+#endif							/* EDGE_CRDT_RELINFO_H */

@@ -15,8 +15,8 @@ OBJS = $(SRCS:.c=.o)
 INSTALL_FRAGMENTS = $(sort $(wildcard sql/install/*.sql))
 DATA_built = sql/edge_crdt--0.1.sql
 
-PG_CPPFLAGS = -I$(srcdir)/src/include
-SHLIB_LINK_INTERNAL = $(libpq)
+PG_CPPFLAGS = -I$(srcdir)/src/include -I$(includedir)
+SHLIB_LINK = $(libpq)
 
 # The suites run against temporary instances: they need shared_preload_libraries
 # and wal_level = logical, which an existing server may not have.
@@ -35,7 +35,7 @@ EXTRA_CLEAN = tmp_check_regress tmp_check_iso output_iso results regression.diff
 PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 
-.PHONY: test demo prop fuzz
+.PHONY: test demo demo-stop prop fuzz
 
 ifneq ($(PGXS),)
 include $(PGXS)
@@ -69,8 +69,11 @@ fuzz: $(FUZZ_SRCS:$(srcdir)/test/fuzz/%.c=test/fuzz/bin/%)
 		name=$$(basename $$t); corpus=test/fuzz/bin/corpus-$$name; \
 		mkdir -p $$corpus; \
 		echo "+++ fuzz $$name for $(FUZZ_SECONDS)s"; \
-		./$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
-			$$corpus $(srcdir)/test/fuzz/seeds/$$name 2>&1 | tail -n 4; \
+		if ! ./$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
+			$$corpus $(srcdir)/test/fuzz/seeds/$$name > $$t.log 2>&1; then \
+			tail -n 40 $$t.log; echo "fuzz target $$name failed"; exit 1; \
+		fi; \
+		grep -E '^Done [0-9]+ runs|^stat::number_of_executed_units' $$t.log; \
 	done
 
 test/fuzz/bin/%: $(srcdir)/test/fuzz/%.c $(CORE_SRCS) $(wildcard $(srcdir)/src/include/edge_crdt/*.h)
@@ -88,3 +91,9 @@ endif
 # not depend on PGXS being present (and must never be the default goal).
 test:
 	./test/run_all.sh
+
+demo:
+	./test/tools/demo.sh start
+
+demo-stop:
+	./test/tools/demo.sh stop

@@ -32,8 +32,11 @@ INSERT INTO plug_t VALUES (1, 'one', 10, NULL, NULL);
 UPDATE plug_t SET qty = 11 WHERE id = 1;
 DELETE FROM plug_t WHERE id = 1;
 INSERT INTO plug_t VALUES (1, 'again', NULL, 'n', NULL);
--- a transaction touching only other tables sends nothing, not even BEGIN
+-- a transaction touching only other tables sends nothing, not even BEGIN;
+-- a copy of a replicated table has the metadata column but is not replicated
 INSERT INTO plug_other VALUES (1);
+CREATE TABLE plug_copy AS SELECT * FROM plug_t;
+INSERT INTO plug_copy SELECT * FROM plug_t;
 SELECT plug_show(edge_crdt.changeset_to_json(data))
 FROM pg_logical_slot_get_binary_changes('plug_slot', NULL, NULL, 'proto_version', '1');
 
@@ -80,5 +83,5 @@ SELECT count(*) FROM pg_logical_slot_peek_binary_changes('plug_slot', NULL, NULL
 SELECT count(*) FROM pg_logical_slot_peek_changes('plug_slot', NULL, NULL);
 
 SELECT pg_drop_replication_slot('plug_slot');
-DROP TABLE plug_t, plug_other;
+DROP TABLE plug_t, plug_other, plug_copy;
 DROP FUNCTION plug_show(jsonb);

@@ -24,7 +24,9 @@
 #include "storage/shmem.h"
 #include "utils/guc.h"
 
+#include "edge_crdt/graph.h"
 #include "edge_crdt/hlc.h"
+#include "edge_crdt/replicator.h"
 #include "edge_crdt/shmem.h"
 
 PG_MODULE_MAGIC;
@@ -64,7 +66,9 @@ edge_crdt_shmem_request(void)
 		prev_shmem_request_hook();
 
 	RequestAddinShmemSpace(HlcShmemSize());
-	RequestNamedLWLockTranche("edge_crdt", 1);
+	RequestAddinShmemSpace(ReplicatorShmemSize());
+	/* [0] the clock's ceiling file, [1] the replicator's slots */
+	RequestNamedLWLockTranche("edge_crdt", 2);
 }
 
 static void
@@ -74,6 +78,7 @@ edge_crdt_shmem_startup(void)
 		prev_shmem_startup_hook();
 
 	HlcShmemInit();
+	ReplicatorShmemInit();
 }
 
 void
@@ -90,6 +95,8 @@ _PG_init(void)
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
+	GraphDefineGucs();
+
 	MarkGUCPrefixReserved("edge_crdt");
 
 	if (!process_shared_preload_libraries_in_progress)
@@ -101,4 +108,6 @@ _PG_init(void)
 	shmem_request_hook = edge_crdt_shmem_request;
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = edge_crdt_shmem_startup;
+
+	ReplicatorRegisterLauncher();
 }

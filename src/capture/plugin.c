@@ -205,7 +205,6 @@ static void
 plugin_rel_build(PluginRel *entry, Relation rel)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
-	Oid			metatype = RowMetaTypeOid();
 	Oid			pkoid;
 	int			i;
 
@@ -213,15 +212,7 @@ plugin_rel_build(PluginRel *entry, Relation rel)
 	entry->is_tombstone =
 		rel->rd_rel->relnamespace == get_namespace_oid("edge_crdt", true) &&
 		strcmp(RelationGetRelationName(rel), "tombstone") == 0;
-
-	for (i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-
-		if (!att->attisdropped && att->atttypid == metatype &&
-			strcmp(NameStr(att->attname), ROWMETA_NAME) == 0)
-			entry->meta_attnum = att->attnum;
-	}
+	entry->meta_attnum = ReplicatedMetaAttnum(rel);
 	if (entry->meta_attnum == InvalidAttrNumber)
 		return;
 

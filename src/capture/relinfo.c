@@ -113,23 +113,48 @@ ReplRelInfoGet(Relation rel)
 	return info;
 }
 
-static void
-relinfo_build(ReplRelInfo *info, Relation rel)
+AttrNumber
+ReplicatedMetaAttnum(Relation rel)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 	Oid			metatype = RowMetaTypeOid();
-	MemoryContext oldcxt;
+	AttrNumber	meta = InvalidAttrNumber;
+	bool		has_trigger = false;
 	int			i;
 
-	info->natts = desc->natts;
+	if (!OidIsValid(metatype))
+		return InvalidAttrNumber;
 	for (i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 
 		if (!att->attisdropped && att->atttypid == metatype &&
 			strcmp(NameStr(att->attname), ROWMETA_NAME) == 0)
-			info->meta_attnum = att->attnum;
+			meta = att->attnum;
 	}
+	/*
+	 * The column alone is not enough: CREATE TABLE AS or LIKE copy it from a
+	 * replicated table, but not the capture trigger that replicate_table
+	 * installs.
+	 */
+	if (meta != InvalidAttrNumber && rel->trigdesc != NULL)
+	{
+		for (i = 0; i < rel->trigdesc->numtriggers; i++)
+			if (strcmp(rel->trigdesc->triggers[i].tgname, CAPTURE_TRIGGER_NAME) == 0)
+				has_trigger = true;
+	}
+	return has_trigger ? meta : InvalidAttrNumber;
+}
+
+static void
+relinfo_build(ReplRelInfo *info, Relation rel)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	MemoryContext oldcxt;
+	int			i;
+
+	info->natts = desc->natts;
+	info->meta_attnum = ReplicatedMetaAttnum(rel);
 	info->replicated = (info->meta_attnum != InvalidAttrNumber);
 	if (!info->replicated)
 		return;

@@ -223,7 +223,7 @@ HlcObserve(int64 remote, const char *peer)
 
 		if (peer != NULL)
 			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
 					 errmsg("clock of peer \"%s\" is ahead of the local clock by more than edge_crdt.max_clock_skew",
 							peer),
 					 errdetail("The remote clock value is %lld ms ahead; edge_crdt.max_clock_skew is %d ms.",
@@ -231,7 +231,7 @@ HlcObserve(int64 remote, const char *peer)
 					 errhint("Synchronize the clocks of both nodes (NTP), or raise edge_crdt.max_clock_skew.")));
 		else
 			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
 					 errmsg("clock value is ahead of the local clock by more than edge_crdt.max_clock_skew"),
 					 errdetail("The value is %lld ms ahead; edge_crdt.max_clock_skew is %d ms.",
 							   ahead_ms, edge_crdt_max_clock_skew),

@@ -40,7 +40,6 @@ static bool callbacks_registered = false;
 
 static void node_cache_relcache_cb(Datum arg, Oid relid);
 static void node_cache_xact_cb(XactEvent event, void *arg);
-static void validate_name(const char *what, const char *value);
 
 static void
 node_cache_relcache_cb(Datum arg, Oid relid)
@@ -120,8 +119,8 @@ EdgeCrdtLocalNodeId(bool missing_ok)
  * Names appear in slot names, logs and the peers view: keep them to an
  * identifier-like alphabet that needs no quoting anywhere.
  */
-static void
-validate_name(const char *what, const char *value)
+void
+EdgeCrdtValidateName(const char *what, const char *value)
 {
 	size_t		len = strlen(value);
 	const char *p;
@@ -170,11 +169,11 @@ create_node_sql(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("node_name must not be null")));
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	validate_name("node name", name);
+	EdgeCrdtValidateName("node name", name);
 	if (!PG_ARGISNULL(1))
 	{
 		region = text_to_cstring(PG_GETARG_TEXT_PP(1));
-		validate_name("region", region);
+		EdgeCrdtValidateName("region", region);
 	}
 
 	if (!PG_ARGISNULL(2))

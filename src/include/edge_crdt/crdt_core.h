@@ -25,7 +25,12 @@
 typedef void *(*CrdtAllocFn) (size_t size);
 
 /* Node ids are positive int4 values; 0 and negatives are never valid. */
-#define CRDT_NODE_ID_VALID(id)	((int64_t) (id) > 0 && (int64_t) (id) <= INT32_MAX)
+static inline bool
+crdt_node_id_valid(int64_t id)
+{
+	return id > 0 && id <= INT32_MAX;
+}
+#define CRDT_NODE_ID_VALID(id)	crdt_node_id_valid((int64_t) (id))
 
 typedef enum CrdtStatus
 {

@@ -16,4 +16,11 @@
  */
 extern int32 EdgeCrdtLocalNodeId(bool missing_ok);
 
+/*
+ * Node, region and peer names appear in slot names, logs and views: 1-63
+ * bytes of ASCII letters, digits, "_" and "-", starting with a letter.
+ * "what" names the argument in the error.
+ */
+extern void EdgeCrdtValidateName(const char *what, const char *value);
+
 #endif							/* EDGE_CRDT_NODE_H */

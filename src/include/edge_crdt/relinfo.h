@@ -43,6 +43,16 @@ typedef struct ReplRelInfo
 /* The cached description of rel; info->replicated says if it is one. */
 extern ReplRelInfo *ReplRelInfoGet(Relation rel);
 
+/* Name of the trigger replicate_table installs; it marks a replicated table. */
+#define CAPTURE_TRIGGER_NAME	"zz_edge_crdt_capture"
+
+/*
+ * Attnum of the metadata column of a replicated table, or InvalidAttrNumber
+ * when rel is not replicated.  Needs only the relcache, so the output plugin
+ * can use it under the historic snapshot.
+ */
+extern AttrNumber ReplicatedMetaAttnum(Relation rel);
+
 /* Oid of the edge_crdt.rowmeta type, or InvalidOid outside the extension. */
 extern Oid	RowMetaTypeOid(void);
 

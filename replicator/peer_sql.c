@@ -1,0 +1,382 @@
+/*-------------------------------------------------------------------------
+ * peer_sql.c
+ *	  SQL functions that manage peers: add_peer, remove_peer, pause_peer,
+ *	  resume_peer, and the shared-memory status behind edge_crdt.peers.
+ *
+ * add_peer talks to the peer over an ordinary libpq connection: it reads
+ * the peer's identity and creates the slot our worker will stream from
+ * (edge_crdt_<our node id>, plugin edge_crdt) on the peer.  Creating a slot
+ * cannot be rolled back, so it is the last remote step and an existing
+ * slot of ours is reused rather than failing a retried add_peer.
+ *
+ * IDENTIFICATION
+ *	  replicator/peer_sql.c
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "libpq-fe.h"
+#include "miscadmin.h"
+#include "replication/origin.h"
+#include "utils/builtins.h"
+#include "utils/pg_lsn.h"
+#include "utils/timestamp.h"
+
+#include "edge_crdt/node.h"
+#include "edge_crdt/replicator.h"
+#include "edge_crdt/shmem.h"
+
+static PGconn *
+connect_plain(const char *peer, const char *dsn)
+{
+	const char *keys[3] = {"dbname", "fallback_application_name", NULL};
+	const char *vals[3] = {dsn, "edge_crdt admin", NULL};
+	PGconn	   *conn = PQconnectdbParams(keys, vals, true);
+
+	if (PQstatus(conn) != CONNECTION_OK)
+	{
+		char	   *msg = pchomp(PQerrorMessage(conn));
+
+		PQfinish(conn);
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("could not connect to peer \"%s\": %s", peer, msg)));
+	}
+	return conn;
+}
+
+/* Run a query on the peer; error out with its message on failure. */
+static PGresult *
+remote_exec(PGconn *conn, const char *peer, const char *sql, int nparams,
+			const char *const *params, ExecStatusType expect)
+{
+	PGresult   *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+
+	if (PQresultStatus(res) != expect)
+	{
+		char	   *msg = pchomp(PQerrorMessage(conn));
+
+		PQclear(res);
+		PQfinish(conn);
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_EXCEPTION),
+				 errmsg("query on peer \"%s\" failed: %s", peer, msg)));
+	}
+	return res;
+}
+
+/*
+ * add_peer(peer_name text, dsn text) returns int (the peer's node id)
+ */
+PG_FUNCTION_INFO_V1(add_peer_sql);
+Datum
+add_peer_sql(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *dsn = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	int32		our_node;
+	int32		peer_node;
+	char	   *peer_region = NULL;
+	char		slot[NAMEDATALEN];
+	char		origin[NAMEDATALEN];
+	const char *params[1];
+	PGconn	   *conn;
+	PGresult   *res;
+
+	EdgeCrdtRequireSharedState();
+	EdgeCrdtValidateName("peer name", name);
+	our_node = EdgeCrdtLocalNodeId(false);
+
+	conn = connect_plain(name, dsn);
+	res = remote_exec(conn, name,
+					  "SELECT node_id, region FROM edge_crdt.local_node", 0, NULL,
+					  PGRES_TUPLES_OK);
+	if (PQntuples(res) != 1)
+	{
+		PQclear(res);
+		PQfinish(conn);
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("peer \"%s\" is not an edge_crdt node yet", name),
+				 errhint("Run SELECT edge_crdt.create_node('<name>') on the peer first.")));
+	}
+	peer_node = pg_strtoint32(PQgetvalue(res, 0, 0));
+	if (!PQgetisnull(res, 0, 1))
+		peer_region = pstrdup(PQgetvalue(res, 0, 1));
+	PQclear(res);
+
+	if (peer_node == our_node)
+	{
+		PQfinish(conn);
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("peer \"%s\" has the same node id %d as this node", name, our_node),
+				 errdetail("Either the DSN points at this database, or one database was cloned from the other."),
+				 errhint("Give the clone a new identity: drop and recreate the extension there, then call edge_crdt.create_node().")));
+	}
+
+	snprintf(slot, sizeof(slot), EDGE_CRDT_SLOT_FMT, our_node);
+	params[0] = slot;
+	res = remote_exec(conn, name,
+					  "SELECT plugin FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
+					  1, params, PGRES_TUPLES_OK);
+	if (PQntuples(res) == 0)
+	{
+		PQclear(res);
+		res = remote_exec(conn, name,
+						  "SELECT pg_catalog.pg_create_logical_replication_slot($1, 'edge_crdt')",
+						  1, params, PGRES_TUPLES_OK);
+	}
+	else if (strcmp(PQgetvalue(res, 0, 0), "edge_crdt") != 0)
+	{
+		PQclear(res);
+		PQfinish(conn);
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("peer \"%s\" already has a replication slot \"%s\" of another plugin",
+						name, slot)));
+	}
+	PQclear(res);
+	PQfinish(conn);
+
+	snprintf(origin, sizeof(origin), EDGE_CRDT_ORIGIN_FMT, peer_node);
+	if (replorigin_by_name(origin, true) == InvalidRepOriginId)
+		(void) replorigin_create(origin);
+
+	{
+		Oid			types[4] = {TEXTOID, INT4OID, TEXTOID, TEXTOID};
+		Datum		values[4];
+		char		nulls[4] = {' ', ' ', ' ', ' '};
+
+		values[0] = CStringGetTextDatum(name);
+		values[1] = Int32GetDatum(peer_node);
+		if (peer_region)
+			values[2] = CStringGetTextDatum(peer_region);
+		else
+			nulls[2] = 'n';
+		values[3] = CStringGetTextDatum(dsn);
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (SPI_execute_with_args("INSERT INTO edge_crdt.peer (peer_name, node_id, region, dsn) "
+								  "VALUES ($1, $2, $3, $4)",
+								  4, types, values, nulls, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not insert into edge_crdt.peer");
+		SPI_finish();
+	}
+	ReplicatorWake();
+	PG_RETURN_INT32(peer_node);
+}
+
+/* Look up a peer's node id and dsn by name; error if there is none. */
+static int32
+lookup_peer(const char *name, char **dsn)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+	bool		isnull;
+	int32		node;
+
+	values[0] = CStringGetTextDatum(name);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT node_id, dsn FROM edge_crdt.peer WHERE peer_name = $1",
+							  1, types, values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read edge_crdt.peer");
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("edge_crdt peer \"%s\" does not exist", name)));
+	node = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (dsn)
+		*dsn = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	if (dsn && *dsn)
+		*dsn = MemoryContextStrdup(CurrentMemoryContext, *dsn);
+	SPI_finish();
+	return node;
+}
+
+/*
+ * remove_peer(peer_name text) returns void
+ *	  Stop the worker, drop our slot on the peer (so it retains no WAL for
+ *	  us) and our origin for it.  An unreachable peer keeps the slot: the
+ *	  warning says how to drop it there.
+ */
+PG_FUNCTION_INFO_V1(remove_peer_sql);
+Datum
+remove_peer_sql(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *dsn = NULL;
+	int32		peer_node;
+	int32		our_node;
+	char		slot[NAMEDATALEN];
+	char		origin[NAMEDATALEN];
+	const char *keys[3] = {"dbname", "fallback_application_name", NULL};
+	const char *vals[3];
+	PGconn	   *conn;
+
+	EdgeCrdtRequireSharedState();
+	our_node = EdgeCrdtLocalNodeId(false);
+	peer_node = lookup_peer(name, &dsn);
+
+	/* Hold the worker off while this transaction commits. */
+	ReplicatorStopPeerWorker(MyDatabaseId, peer_node, 30000);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	{
+		Oid			types[1] = {INT4OID};
+		Datum		values[1] = {Int32GetDatum(peer_node)};
+
+		SPI_execute_with_args("DELETE FROM edge_crdt.peer WHERE node_id = $1",
+							  1, types, values, NULL, false, 0);
+	}
+	SPI_finish();
+
+	snprintf(slot, sizeof(slot), EDGE_CRDT_SLOT_FMT, our_node);
+	vals[0] = dsn;
+	vals[1] = "edge_crdt admin";
+	vals[2] = NULL;
+	conn = PQconnectdbParams(keys, vals, true);
+	if (PQstatus(conn) == CONNECTION_OK)
+	{
+		const char *params[1] = {slot};
+		PGresult   *res;
+		int			tries;
+
+		/* The walsender may take a moment to notice the worker left. */
+		for (tries = 0; tries < 50; tries++)
+		{
+			res = PQexecParams(conn,
+							   "SELECT pg_catalog.pg_drop_replication_slot(slot_name) "
+							   "FROM pg_catalog.pg_replication_slots "
+							   "WHERE slot_name = $1 AND NOT active",
+							   1, NULL, params, NULL, NULL, 0);
+			if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+			{
+				PQclear(res);
+				break;
+			}
+			PQclear(res);
+			res = PQexecParams(conn,
+							   "SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
+							   1, NULL, params, NULL, NULL, 0);
+			if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 0)
+			{
+				PQclear(res);
+				break;
+			}
+			PQclear(res);
+			CHECK_FOR_INTERRUPTS();
+			pg_usleep(100000L);
+		}
+		if (tries == 50)
+			ereport(WARNING,
+					(errmsg("could not drop replication slot \"%s\" on peer \"%s\"", slot, name),
+					 errhint("Drop it there with SELECT pg_drop_replication_slot('%s'), or it keeps WAL forever.", slot)));
+	}
+	else
+		ereport(WARNING,
+				(errmsg("could not connect to peer \"%s\" to drop replication slot \"%s\": %s",
+						name, slot, pchomp(PQerrorMessage(conn))),
+				 errhint("Drop it there with SELECT pg_drop_replication_slot('%s'), or it keeps WAL forever.", slot)));
+	PQfinish(conn);
+
+	snprintf(origin, sizeof(origin), EDGE_CRDT_ORIGIN_FMT, peer_node);
+	replorigin_drop_by_name(origin, true, false);
+	ReplicatorWake();
+	PG_RETURN_VOID();
+}
+
+static Datum
+set_peer_enabled(FunctionCallInfo fcinfo, bool enabled)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Oid			types[2] = {BOOLOID, TEXTOID};
+	Datum		values[2];
+
+	EdgeCrdtRequireSharedState();
+	(void) lookup_peer(name, NULL);
+	values[0] = BoolGetDatum(enabled);
+	values[1] = CStringGetTextDatum(name);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	SPI_execute_with_args("UPDATE edge_crdt.peer SET enabled = $1 WHERE peer_name = $2",
+						  2, types, values, NULL, false, 0);
+	SPI_finish();
+	ReplicatorWake();
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(pause_peer_sql);
+Datum
+pause_peer_sql(PG_FUNCTION_ARGS)
+{
+	return set_peer_enabled(fcinfo, false);
+}
+
+PG_FUNCTION_INFO_V1(resume_peer_sql);
+Datum
+resume_peer_sql(PG_FUNCTION_ARGS)
+{
+	return set_peer_enabled(fcinfo, true);
+}
+
+/*
+ * peer_status() returns setof record: the shared-memory state of this
+ * database's peer workers, for the edge_crdt.peers view.
+ */
+PG_FUNCTION_INFO_V1(peer_status_sql);
+Datum
+peer_status_sql(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			i;
+
+	EdgeCrdtRequireSharedState();
+	InitMaterializedSRF(fcinfo, 0);
+	LWLockAcquire(replicator->lock, LW_SHARED);
+	for (i = 0; i < REPLICATOR_MAX_PEERS; i++)
+	{
+		PeerSlot   *p = &replicator->peers[i];
+		Datum		values[12];
+		bool		nulls[12];
+		static const char *const states[] = {"stopped", "connecting", "streaming", "error"};
+
+		if (p->dboid != MyDatabaseId)
+			continue;
+		memset(nulls, 0, sizeof(nulls));
+		values[0] = Int32GetDatum(p->peer_node);
+		values[1] = CStringGetTextDatum(states[p->state]);
+		if (p->pid > 0)
+			values[2] = Int32GetDatum(p->pid);
+		else
+			nulls[2] = true;
+		if (p->last_error[0])
+		{
+			values[3] = CStringGetTextDatum(p->last_error);
+			values[4] = TimestampTzGetDatum(p->last_error_time);
+		}
+		else
+			nulls[3] = nulls[4] = true;
+		values[5] = LSNGetDatum(p->received_lsn);
+		values[6] = LSNGetDatum(p->applied_lsn);
+		values[7] = LSNGetDatum(p->peer_wal_end);
+		if (p->last_commit_time)
+		{
+			values[8] = TimestampTzGetDatum(p->last_commit_time);
+			values[9] = TimestampTzGetDatum(p->last_apply_time);
+		}
+		else
+			nulls[8] = nulls[9] = true;
+		values[10] = Int64GetDatum(p->changes_applied);
+		values[11] = Int64GetDatum(p->conflicts);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	LWLockRelease(replicator->lock);
+	return (Datum) 0;
+}

@@ -1,0 +1,191 @@
+/*
+ * Replicator (replicator/): peers, their status, and the DBA functions.
+ */
+
+-- Management role: everything below is revoked from PUBLIC and granted here.
+DO $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'edge_crdt_admin') THEN
+		CREATE ROLE edge_crdt_admin NOLOGIN;
+	END IF;
+END
+$$;
+
+CREATE TABLE edge_crdt.peer (
+	peer_name	text PRIMARY KEY,
+	node_id		int4 NOT NULL UNIQUE CHECK (node_id > 0),
+	region		text,
+	dsn			text NOT NULL,
+	enabled		bool NOT NULL DEFAULT true,
+	created_at	timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE edge_crdt.peer IS 'the other nodes this node streams changes from';
+-- DSNs may hold passwords.
+REVOKE ALL ON TABLE edge_crdt.peer FROM PUBLIC;
+GRANT SELECT ON TABLE edge_crdt.peer TO edge_crdt_admin;
+
+CREATE FUNCTION edge_crdt.add_peer(peer_name text, dsn text) RETURNS int4
+	AS 'MODULE_PATHNAME', 'add_peer_sql' LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION edge_crdt.add_peer(text, text) IS
+	'stream changes from another node: creates our slot on it and starts a worker';
+CREATE FUNCTION edge_crdt.remove_peer(peer_name text) RETURNS void
+	AS 'MODULE_PATHNAME', 'remove_peer_sql' LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION edge_crdt.remove_peer(text) IS
+	'stop streaming from a peer and drop our slot on it and our origin for it';
+CREATE FUNCTION edge_crdt.pause_peer(peer_name text) RETURNS void
+	AS 'MODULE_PATHNAME', 'pause_peer_sql' LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION edge_crdt.pause_peer(text) IS
+	'stop applying a peer''s changes until resume_peer (they queue up on the peer)';
+CREATE FUNCTION edge_crdt.resume_peer(peer_name text) RETURNS void
+	AS 'MODULE_PATHNAME', 'resume_peer_sql' LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION edge_crdt.resume_peer(text) IS 'resume a paused peer';
+
+CREATE FUNCTION edge_crdt.peer_status(
+	OUT node_id int4, OUT state text, OUT pid int4,
+	OUT last_error text, OUT last_error_time timestamptz,
+	OUT received_lsn pg_lsn, OUT applied_lsn pg_lsn, OUT peer_wal_end pg_lsn,
+	OUT last_commit_time timestamptz, OUT last_apply_time timestamptz,
+	OUT changes_applied int8, OUT conflicts int8)
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME', 'peer_status_sql' LANGUAGE C STRICT VOLATILE;
+
+CREATE VIEW edge_crdt.peers AS
+	SELECT p.peer_name, p.node_id, p.region,
+		   CASE WHEN NOT p.enabled THEN 'paused'
+				ELSE coalesce(s.state, 'starting') END AS state,
+		   s.pid, s.last_error, s.last_error_time,
+		   s.received_lsn, s.applied_lsn,
+		   pg_catalog.pg_wal_lsn_diff(s.peer_wal_end,
+									  greatest(s.applied_lsn, s.received_lsn)) AS lag_bytes,
+		   extract(epoch FROM s.last_apply_time - s.last_commit_time) AS lag_seconds,
+		   s.last_commit_time, s.changes_applied, s.conflicts
+	FROM edge_crdt.peer p
+	LEFT JOIN edge_crdt.peer_status() s ON s.node_id = p.node_id;
+COMMENT ON VIEW edge_crdt.peers IS
+	'each peer: state, last error, positions, lag (bytes and seconds of the last applied transaction) and counts';
+
+/*
+ * True once every peer has confirmed (durably applied) everything this node
+ * had written when the call started: our slot for each peer is the one the
+ * peer streams from, named after the peer's node id.
+ */
+CREATE FUNCTION edge_crdt.wait_for_sync(timeout interval DEFAULT '1 min')
+RETURNS bool
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	target		pg_lsn := pg_current_wal_insert_lsn();
+	deadline	timestamptz := clock_timestamp() + timeout;
+BEGIN
+	LOOP
+		IF NOT EXISTS (
+			SELECT 1 FROM edge_crdt.peer p
+			LEFT JOIN pg_replication_slots s ON s.slot_name = 'edge_crdt_' || p.node_id
+			WHERE s.confirmed_flush_lsn IS NULL OR s.confirmed_flush_lsn < target) THEN
+			RETURN true;
+		END IF;
+		IF clock_timestamp() >= deadline THEN
+			RETURN false;
+		END IF;
+		PERFORM pg_sleep(0.02);
+	END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION edge_crdt.wait_for_sync(interval) IS
+	'wait until every peer has applied everything this node committed before the call';
+
+/*
+ * Remote transactions that could not be applied (a constraint the merge
+ * cannot satisfy, a missing table or column...).  The peer worker records
+ * the whole transaction here and moves on, so one bad change never wedges
+ * replication; a DBA fixes the cause and retries, or discards.
+ */
+CREATE TABLE edge_crdt.apply_errors (
+	id			bigserial PRIMARY KEY,
+	peer_name	text NOT NULL,
+	origin_node	int4 NOT NULL,
+	commit_lsn	pg_lsn NOT NULL,
+	commit_time	timestamptz NOT NULL,
+	failed_at	timestamptz NOT NULL DEFAULT now(),
+	sqlstate	text NOT NULL,
+	error		text NOT NULL,
+	detail		text,
+	retries		int4 NOT NULL DEFAULT 0,
+	messages	bytea[] NOT NULL
+);
+COMMENT ON TABLE edge_crdt.apply_errors IS
+	'remote transactions that failed to apply, with their full content (messages in the wire format)';
+REVOKE ALL ON TABLE edge_crdt.apply_errors FROM PUBLIC;
+GRANT SELECT, DELETE ON TABLE edge_crdt.apply_errors TO edge_crdt_admin;
+
+-- Re-apply a quarantined transaction, all or nothing.  True when it applied.
+CREATE FUNCTION edge_crdt.retry_apply_error(id bigint) RETURNS bool
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	e			edge_crdt.apply_errors;
+	m			bytea;
+	state		text;
+	msg			text;
+BEGIN
+	SELECT * INTO e FROM edge_crdt.apply_errors a WHERE a.id = retry_apply_error.id FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'apply error % does not exist', id
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	BEGIN
+		FOREACH m IN ARRAY e.messages LOOP
+			-- only rows and deletes carry data; messages have nothing to apply yet
+			IF get_byte(m, 1) IN (82, 68) THEN
+				PERFORM edge_crdt.apply_change(m);
+			END IF;
+		END LOOP;
+	EXCEPTION WHEN OTHERS THEN
+		GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+		UPDATE edge_crdt.apply_errors a
+		SET retries = a.retries + 1, sqlstate = state, error = msg, failed_at = now()
+		WHERE a.id = e.id;
+		RETURN false;
+	END;
+	DELETE FROM edge_crdt.apply_errors a WHERE a.id = e.id;
+	RETURN true;
+END;
+$$;
+COMMENT ON FUNCTION edge_crdt.retry_apply_error(bigint) IS
+	're-apply a quarantined remote transaction; true if it applied (and is removed), false with the new error recorded';
+
+CREATE FUNCTION edge_crdt.discard_apply_error(id bigint) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	DELETE FROM edge_crdt.apply_errors a WHERE a.id = discard_apply_error.id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'apply error % does not exist', id
+			USING ERRCODE = 'undefined_object';
+	END IF;
+END;
+$$;
+COMMENT ON FUNCTION edge_crdt.discard_apply_error(bigint) IS
+	'drop a quarantined remote transaction for good';
+
+REVOKE ALL ON FUNCTION edge_crdt.retry_apply_error(bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION edge_crdt.discard_apply_error(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION edge_crdt.retry_apply_error(bigint),
+	edge_crdt.discard_apply_error(bigint), edge_crdt.apply_change(bytea) TO edge_crdt_admin;
+
+REVOKE ALL ON FUNCTION edge_crdt.add_peer(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION edge_crdt.remove_peer(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION edge_crdt.pause_peer(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION edge_crdt.resume_peer(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION edge_crdt.peer_status() FROM PUBLIC;
+REVOKE ALL ON FUNCTION edge_crdt.wait_for_sync(interval) FROM PUBLIC;
+REVOKE ALL ON edge_crdt.peers FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION edge_crdt.add_peer(text, text), edge_crdt.remove_peer(text),
+	edge_crdt.pause_peer(text), edge_crdt.resume_peer(text), edge_crdt.peer_status(),
+	edge_crdt.wait_for_sync(interval) TO edge_crdt_admin;
+GRANT SELECT ON edge_crdt.peers TO edge_crdt_admin;
+GRANT USAGE ON SCHEMA edge_crdt TO edge_crdt_admin;
+

@@ -1,0 +1,1832 @@
+/*-------------------------------------------------------------------------
+ * graph_common.c
+ *	  Shared machinery of the graph helpers: argument and option checks,
+ *	  the per-call vertex and edge-id tables, frontier fetches through a
+ *	  prepared index query, memory accounting and a small binary heap.
+ *
+ * A call builds one GraphCtx.  It validates the edge table (columns, vertex
+ * type, a btree index on each column a frontier step looks up), prepares the
+ * half-queries once, and then algorithms ask graph_fetch() for the adjacency
+ * of whole frontiers.  The queries run through plain SPI as the calling
+ * user, so grants and row-level security apply exactly as for a query the
+ * caller typed; edge_filter is SQL text supplied by that same caller and is
+ * appended verbatim to the query (it can do nothing the caller could not).
+ *
+ * When SQL would add nothing -- a plain table, no row-level security for
+ * the caller, a table-level SELECT grant, no edge_filter, not SERIALIZABLE
+ * -- the same rows are read straight from the btree index and the heap under
+ * the same snapshot (direct_scan), and from the index alone when it includes
+ * the neighbour (and weight) columns and the heap page is all-visible.
+ *
+ * Fetched edges are sorted by (frontier vertex, neighbour value in the
+ * type's btree order, edge id, weight) before any new vertex is numbered, so
+ * the numbering, and every output order derived from it, does not depend on
+ * the plan the index query happened to use.
+ *
+ * IDENTIFICATION
+ *	  src/graph/graph_common.c
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/skey.h"
+#include "access/stratnum.h"
+#include "access/tableam.h"
+#include "access/visibilitymap.h"
+#include "access/xact.h"
+#include "catalog/objectaddress.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_index.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/float.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
+
+#include "edge_crdt/graph.h"
+
+static bool vertex_eq(GraphCtx *g, Datum a, Datum b);
+static char *vertex_text(GraphCtx *g, Datum value);
+static int	side_direction(int direction, int side);
+
+/*---- GUC variables ----*/
+
+int			graph_work_mem = 65536;
+
+void
+GraphDefineGucs(void)
+{
+	DefineCustomIntVariable("edge_crdt.graph_work_mem",
+							gettext_noop("Memory a single graph function call may use for vertices, fetched edges and paths."),
+							gettext_noop("A call that needs more fails instead of growing without bound."),
+							&graph_work_mem,
+							65536,
+							64,
+							MAX_KILOBYTES,
+							PGC_USERSET,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+}
+
+/*---- Arguments and options ----*/
+
+void
+graph_parse_direction(const char *s, int *dir)
+{
+	if (strcmp(s, "outbound") == 0)
+		*dir = GRAPH_OUT;
+	else if (strcmp(s, "inbound") == 0)
+		*dir = GRAPH_IN;
+	else if (strcmp(s, "any") == 0)
+		*dir = GRAPH_ANY;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for argument \"direction\": \"%s\"", s),
+				 errhint("Use \"outbound\", \"inbound\" or \"any\".")));
+}
+
+void
+graph_check_depths(int min_depth, int max_depth)
+{
+	if (min_depth < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("argument \"min_depth\" must not be negative")));
+	if (max_depth < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("argument \"max_depth\" must not be negative")));
+	if (min_depth > max_depth)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("argument \"min_depth\" (%d) must not exceed argument \"max_depth\" (%d)",
+						min_depth, max_depth)));
+}
+
+static char *
+option_string(const char *key, JsonbValue *v)
+{
+	if (v->type != jbvString)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" must be a string", key)));
+	return pnstrdup(v->val.string.val, v->val.string.len);
+}
+
+static double
+option_number(const char *key, JsonbValue *v)
+{
+	if (v->type != jbvNumeric)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" must be a number", key)));
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8,
+											  NumericGetDatum(v->val.numeric)));
+}
+
+static void
+option_reject(const char *key)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown option \"%s\"", key),
+			 errhint("This function accepts only the options listed in its documentation.")));
+}
+
+static void
+option_bad_value(const char *key, const char *val, const char *allowed)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid value for option \"%s\": \"%s\"", key, val),
+			 errhint("Use %s.", allowed)));
+}
+
+static void
+parse_options(Jsonb *options, int allowed, GraphOptions *o,
+			  const GraphOptions *named)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	char	   *key = NULL;
+
+	memset(o, 0, sizeof(*o));
+	o->from_col = "source";
+	o->to_col = "target";
+	o->default_weight = 1.0;
+	o->order = GRAPH_ORDER_BFS;
+	o->unique_vertices = GRAPH_UNIQ_NONE;
+	o->unique_edges = GRAPH_UNIQ_PATH;
+	if (named)
+	{
+		o->from_col = named->from_col;
+		o->to_col = named->to_col;
+		o->weight_col = named->weight_col;
+	}
+
+	if (options == NULL)
+		return;
+	if (!JB_ROOT_IS_OBJECT(options))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("argument \"options\" must be a JSON object")));
+
+	it = JsonbIteratorInit(&options->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (tok == WJB_KEY)
+		{
+			key = pnstrdup(v.val.string.val, v.val.string.len);
+			continue;
+		}
+		if (tok != WJB_VALUE)
+			continue;
+
+		if (strcmp(key, "from_col") == 0 || strcmp(key, "to_col") == 0)
+		{
+			if (!(allowed & GOPT_COLUMNS))
+				option_reject(key);
+			if (named)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option \"%s\" cannot be used with a named graph", key),
+						 errdetail("A named graph fixes its columns in edge_crdt.graph.")));
+			if (key[0] == 'f')
+				o->from_col = option_string(key, &v);
+			else
+				o->to_col = option_string(key, &v);
+		}
+		else if (strcmp(key, "weight_col") == 0)
+		{
+			if (!(allowed & GOPT_WEIGHT))
+				option_reject(key);
+			if (named)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option \"%s\" cannot be used with a named graph", key),
+						 errdetail("A named graph fixes its columns in edge_crdt.graph.")));
+			o->weight_col = v.type == jbvNull ? NULL : option_string(key, &v);
+		}
+		else if (strcmp(key, "default_weight") == 0)
+		{
+			if (!(allowed & GOPT_WEIGHT))
+				option_reject(key);
+			o->default_weight = option_number(key, &v);
+			if (!(o->default_weight >= 0) || isinf(o->default_weight))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option \"default_weight\" must be a finite number >= 0")));
+		}
+		else if (strcmp(key, "edge_filter") == 0)
+		{
+			if (!(allowed & GOPT_FILTER))
+				option_reject(key);
+			o->edge_filter = v.type == jbvNull ? NULL : option_string(key, &v);
+		}
+		else if (strcmp(key, "order") == 0)
+		{
+			char	   *s;
+
+			if (!(allowed & GOPT_ORDER))
+				option_reject(key);
+			s = option_string(key, &v);
+			if (strcmp(s, "bfs") == 0)
+				o->order = GRAPH_ORDER_BFS;
+			else if (strcmp(s, "dfs") == 0)
+				o->order = GRAPH_ORDER_DFS;
+			else if (strcmp(s, "weighted") == 0)
+				o->order = GRAPH_ORDER_WEIGHTED;
+			else
+				option_bad_value(key, s, "\"bfs\", \"dfs\" or \"weighted\"");
+		}
+		else if (strcmp(key, "unique_vertices") == 0)
+		{
+			char	   *s;
+
+			if (!(allowed & GOPT_UNIQUE))
+				option_reject(key);
+			s = option_string(key, &v);
+			if (strcmp(s, "none") == 0)
+				o->unique_vertices = GRAPH_UNIQ_NONE;
+			else if (strcmp(s, "path") == 0)
+				o->unique_vertices = GRAPH_UNIQ_PATH;
+			else if (strcmp(s, "global") == 0)
+				o->unique_vertices = GRAPH_UNIQ_GLOBAL;
+			else
+				option_bad_value(key, s, "\"none\", \"path\" or \"global\"");
+		}
+		else if (strcmp(key, "unique_edges") == 0)
+		{
+			char	   *s;
+
+			if (!(allowed & GOPT_UNIQUE))
+				option_reject(key);
+			s = option_string(key, &v);
+			if (strcmp(s, "none") == 0)
+				o->unique_edges = GRAPH_UNIQ_NONE;
+			else if (strcmp(s, "path") == 0)
+				o->unique_edges = GRAPH_UNIQ_PATH;
+			else
+				option_bad_value(key, s, "\"path\" or \"none\"");
+		}
+		else if (strcmp(key, "max_rows") == 0)
+		{
+			double		d;
+
+			if (!(allowed & GOPT_MAX_ROWS))
+				option_reject(key);
+			d = option_number(key, &v);
+			if (!(d >= 1) || d > (double) PG_INT64_MAX || d != floor(d))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("option \"max_rows\" must be a positive integer")));
+			o->max_rows = (int64) d;
+		}
+		else
+			option_reject(key);
+	}
+}
+
+/*---- Edge table checks ----*/
+
+static AttrNumber
+check_column(Relation rel, const char *col, const char *optname)
+{
+	AttrNumber	att = get_attnum(RelationGetRelid(rel), col);
+
+	if (att == InvalidAttrNumber || att < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist",
+						col, RelationGetRelationName(rel)),
+				 errdetail("Option \"%s\" names it.", optname)));
+	return att;
+}
+
+static char *
+qualified_name(Relation rel)
+{
+	return quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+									  RelationGetRelationName(rel));
+}
+
+/*
+ * A frontier step looks up "col = ANY($1)": without a btree index whose
+ * leading column is col, each step is a full scan and the helper is no
+ * better than loading the graph.  Refuse rather than be silently slow.
+ */
+static Oid
+check_index(Relation rel, AttrNumber att, const char *col)
+{
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+	bool		found = false;
+	Oid			indexoid = InvalidOid;
+	int			best = 0;
+
+	/* the widest one: it may cover the columns a step reads (see direct_scan) */
+	foreach(lc, indexes)
+	{
+		Relation	irel = index_open(lfirst_oid(lc), AccessShareLock);
+
+		if (irel->rd_rel->relam == BTREE_AM_OID &&
+			irel->rd_index->indnkeyatts >= 1 &&
+			irel->rd_index->indkey.values[0] == att &&
+			irel->rd_index->indisvalid &&
+			heap_attisnull(irel->rd_indextuple, Anum_pg_index_indpred, NULL) &&
+			irel->rd_index->indnatts > best)
+		{
+			found = true;
+			indexoid = lfirst_oid(lc);
+			best = irel->rd_index->indnatts;
+		}
+		index_close(irel, AccessShareLock);
+	}
+	list_free(indexes);
+
+	if (!found)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("edge table \"%s\" has no btree index on column \"%s\"",
+						RelationGetRelationName(rel), col),
+				 errdetail("Each frontier step looks edges up by this column."),
+				 errhint("CREATE INDEX ON %s (%s);",
+						 qualified_name(rel), quote_identifier(col))));
+	return indexoid;
+}
+
+/*
+ * Edge ids are the primary key rendered as text (a row literal when it has
+ * several columns).  Without a primary key we fall back to the ctid, which
+ * is only stable until the row is updated or the table is rewritten.
+ */
+static char *
+edge_id_expr(Relation rel)
+{
+	Oid			pk = RelationGetPrimaryKeyIndex(rel);
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	if (!OidIsValid(pk))
+	{
+		if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
+			appendStringInfoString(&buf, "(e.tableoid::regclass::text || ':' || e.ctid::text)");
+		else
+			appendStringInfoString(&buf, "e.ctid::text");
+	}
+	else
+	{
+		Relation	irel = index_open(pk, AccessShareLock);
+		int			n = irel->rd_index->indnkeyatts;
+
+		if (n > 1)
+			appendStringInfoString(&buf, "ROW(");
+		for (int i = 0; i < n; i++)
+		{
+			char	   *name = get_attname(RelationGetRelid(rel),
+										   irel->rd_index->indkey.values[i], false);
+
+			appendStringInfo(&buf, "%se.%s", i > 0 ? ", " : "", quote_identifier(name));
+		}
+		appendStringInfoString(&buf, n > 1 ? ")::text" : "::text");
+		index_close(irel, AccessShareLock);
+	}
+	return buf.data;
+}
+
+/*---- Direct index path ----*/
+
+/*
+ * When nothing but the table's own rows and privileges decides what the
+ * caller sees -- a plain table, no row-level security for this user, a
+ * table-level SELECT grant, no edge_filter -- a frontier step reads the
+ * btree index and the heap directly instead of running an SQL query:
+ * the same rows under the same snapshot, without planner, executor and SPI
+ * tuple copies per row.  Anything else (RLS, column grants, partitions,
+ * edge_filter, a composite key or one whose text cast is not its output
+ * function) goes through SPI.
+ */
+/* Position (1-based) of heap attribute att among the index's columns. */
+static int
+index_column_of(Relation irel, AttrNumber att)
+{
+	for (int i = 0; i < irel->rd_index->indnatts; i++)
+		if (irel->rd_index->indkey.values[i] == att)
+			return i + 1;
+	return 0;
+}
+
+static void
+direct_setup(GraphCtx *g, Relation rel, Oid vtype)
+{
+	Oid			pk;
+
+	g->direct = false;
+	/* serializable transactions need the predicate locks SQL would take */
+	if (IsolationIsSerializable() ||
+		rel->rd_rel->relkind != RELKIND_RELATION || g->opt.edge_filter ||
+		check_enable_rls(RelationGetRelid(rel), InvalidOid, true) != RLS_NONE ||
+		pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		return;
+
+	pk = RelationGetPrimaryKeyIndex(rel);
+	g->eid_att = InvalidAttrNumber;
+	if (OidIsValid(pk))
+	{
+		Relation	irel = index_open(pk, AccessShareLock);
+		bool		ok = irel->rd_index->indnkeyatts == 1;
+		Oid			pktype = InvalidOid;
+
+		if (ok)
+		{
+			g->eid_att = irel->rd_index->indkey.values[0];
+			pktype = TupleDescAttr(RelationGetDescr(rel), g->eid_att - 1)->atttypid;
+		}
+		index_close(irel, AccessShareLock);
+		/* types whose ::text is their output function */
+		if (!ok || !(pktype == INT2OID || pktype == INT4OID || pktype == INT8OID ||
+					 pktype == TEXTOID || pktype == VARCHAROID || pktype == UUIDOID ||
+					 pktype == OIDOID || pktype == NUMERICOID))
+			return;
+		getTypeOutputInfo(pktype, &g->eid_out, &g->eid_varlena);
+	}
+	if (g->watt != InvalidAttrNumber)
+		g->wtype = TupleDescAttr(RelationGetDescr(rel), g->watt - 1)->atttypid;
+
+	for (int h = 0; h < 2; h++)
+	{
+		Relation	irel;
+		Oid			opno;
+
+		if (!OidIsValid(g->dindex[h]))
+			continue;
+		irel = index_open(g->dindex[h], AccessShareLock);
+		opno = get_opfamily_member(irel->rd_opfamily[0], vtype, vtype,
+								   BTEqualStrategyNumber);
+		g->dcoll[h] = irel->rd_indcollation[0];
+		/* same test as direct_scan's, for graph_fetch_new's choice */
+		g->dcover[h] = index_column_of(irel, h == 0 ? g->tatt : g->fatt) > 0 &&
+			(g->watt == InvalidAttrNumber || index_column_of(irel, g->watt) > 0) &&
+			(!g->need_eid || (g->eid_att != InvalidAttrNumber &&
+							  index_column_of(irel, g->eid_att) > 0));
+		index_close(irel, AccessShareLock);
+		if (!OidIsValid(opno))
+			return;
+		g->deqproc[h] = get_opcode(opno);
+	}
+	g->direct = true;
+}
+
+static double
+direct_weight(GraphCtx *g, Datum d)
+{
+	switch (g->wtype)
+	{
+		case INT2OID:
+			return (double) DatumGetInt16(d);
+		case INT4OID:
+			return (double) DatumGetInt32(d);
+		case INT8OID:
+			return (double) DatumGetInt64(d);
+		case FLOAT4OID:
+			return (double) DatumGetFloat4(d);
+		case FLOAT8OID:
+			return DatumGetFloat8(d);
+		default:
+			return DatumGetFloat8(DirectFunctionCall1(numeric_float8, d));
+	}
+}
+
+/*
+ * One edge row for a direct scan's consumer: eid is NULL unless the call
+ * wants edge ids, w is meaningful unless wnull.
+ */
+typedef void (*DirectRowFn) (GraphCtx *g, void *arg, int32 src, Datum nbr,
+							 char *eid, bool wnull, double w);
+
+/*
+ * Scan half h (0: key = from column, 1: key = to column) for each vertex in
+ * kv, calling fn for every visible edge row with a non-null neighbour.
+ * When the index also holds the neighbour (and the weight and key column
+ * the call needs, e.g. "CREATE INDEX ON edges (source) INCLUDE (target,
+ * cost)"), rows on all-visible heap pages are read from the index alone, as
+ * an index-only scan would.
+ */
+static void
+direct_scan(GraphCtx *g, int h, const int32 *kv, int nk, bool skip_loops,
+			DirectRowFn fn, void *arg)
+{
+	Relation	irel = index_open(g->dindex[h], AccessShareLock);
+	IndexScanDesc scan;
+	TupleTableSlot *slot = table_slot_create(g->rel, NULL);
+	AttrNumber	key_att = h == 0 ? g->fatt : g->tatt;
+	AttrNumber	nbr_att = h == 0 ? g->tatt : g->fatt;
+	int			ikey = index_column_of(irel, key_att);
+	int			inbr = index_column_of(irel, nbr_att);
+	int			iw = g->has_weight ? index_column_of(irel, g->watt) : 0;
+	int			ieid = 0;
+	bool		ionly;
+	Buffer		vmbuf = InvalidBuffer;
+	ScanKeyData sk;
+
+	if (g->need_eid && g->eid_att != InvalidAttrNumber)
+		ieid = index_column_of(irel, g->eid_att);
+	ionly = inbr > 0 && (!g->has_weight || iw > 0) &&
+		(!g->need_eid || ieid > 0);
+
+	scan = index_beginscan(g->rel, irel, GetActiveSnapshot(), 1, 0);
+	scan->xs_want_itup = ionly;
+	g->nfetches++;
+	for (int i = 0; i < nk; i++)
+	{
+		ItemPointer tid;
+
+		if ((i & 255) == 0)
+			CHECK_FOR_INTERRUPTS();
+		ScanKeyEntryInitialize(&sk, 0, 1, BTEqualStrategyNumber, InvalidOid,
+							   g->dcoll[h], g->deqproc[h], g->v[kv[i]].value);
+		index_rescan(scan, &sk, 1, NULL, 0);
+		while ((tid = index_getnext_tid(scan, ForwardScanDirection)) != NULL)
+		{
+			bool		isnull;
+			bool		wnull = true;
+			double		w = 0;
+			char	   *eid = NULL;
+			Datum		nbr;
+			Datum		key;
+			Datum		d;
+
+			if (ionly && VM_ALL_VISIBLE(g->rel, ItemPointerGetBlockNumber(tid), &vmbuf))
+			{
+				IndexTuple	itup = scan->xs_itup;
+				TupleDesc	idesc = scan->xs_itupdesc;
+
+				nbr = index_getattr(itup, inbr, idesc, &isnull);
+				if (isnull)
+					continue;
+				key = index_getattr(itup, ikey, idesc, &isnull);
+				if (skip_loops && vertex_eq(g, key, nbr))
+					continue;
+				if (iw)
+				{
+					d = index_getattr(itup, iw, idesc, &wnull);
+					if (!wnull)
+						w = direct_weight(g, d);
+				}
+				if (ieid)
+				{
+					d = index_getattr(itup, ieid, idesc, &isnull);
+					eid = isnull ? "" :
+						MemoryContextStrdup(g->scratch, OidOutputFunctionCall(g->eid_out, d));
+				}
+			}
+			else
+			{
+				if (!index_fetch_heap(scan, slot))
+					continue;
+				nbr = slot_getattr(slot, nbr_att, &isnull);
+				if (isnull)
+					continue;
+				key = slot_getattr(slot, key_att, &isnull);
+				if (skip_loops && vertex_eq(g, key, nbr))
+					continue;
+				if (g->has_weight)
+				{
+					d = slot_getattr(slot, g->watt, &wnull);
+					if (!wnull)
+						w = direct_weight(g, d);
+				}
+				if (g->need_eid)
+				{
+					MemoryContext old = MemoryContextSwitchTo(g->scratch);
+
+					if (g->eid_att != InvalidAttrNumber)
+					{
+						d = slot_getattr(slot, g->eid_att, &isnull);
+						eid = isnull ? "" : OidOutputFunctionCall(g->eid_out, d);
+					}
+					else
+						eid = psprintf("(%u,%u)", ItemPointerGetBlockNumber(&slot->tts_tid),
+									   ItemPointerGetOffsetNumber(&slot->tts_tid));
+					MemoryContextSwitchTo(old);
+				}
+			}
+			fn(g, arg, kv[i], nbr, eid, wnull, w);
+		}
+	}
+	if (BufferIsValid(vmbuf))
+		ReleaseBuffer(vmbuf);
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(irel, AccessShareLock);
+}
+
+static int
+side_direction(int direction, int side)
+{
+	if (side == 0 || direction == GRAPH_ANY)
+		return direction;
+	return direction == GRAPH_OUT ? GRAPH_IN : GRAPH_OUT;
+}
+
+/*
+ * Set up a call: validate, connect to SPI, prepare the half-queries.
+ * sides is 1 for one-directional searches, 2 when a backward search runs
+ * too.  argname names the vertex argument in messages.
+ */
+GraphCtx *
+graph_begin(Oid relid, Oid vtype, const char *argname, int direction,
+			Jsonb *options, int allowed, bool need_eid, int sides,
+			const GraphOptions *named)
+{
+	MemoryContext cxt;
+	GraphCtx   *g;
+	Relation	rel;
+	AttrNumber	fatt,
+				tatt,
+				watt = InvalidAttrNumber;
+	Oid			ftype,
+				ttype;
+	char	   *relname;
+	char	   *eidexpr = NULL;
+	char	   *qfrom,
+			   *qto;
+	char	   *wexpr = NULL;
+	int			need_halves = 0;
+	Oid			arraytype;
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "edge_crdt graph",
+								ALLOCSET_DEFAULT_SIZES);
+	g = MemoryContextAllocZero(cxt, sizeof(GraphCtx));
+	g->cxt = cxt;
+	g->caller = CurrentMemoryContext;
+	g->scratch = AllocSetContextCreate(cxt, "edge_crdt graph step",
+									   ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(cxt);
+
+	parse_options(options, allowed, &g->opt, named);
+	g->relid = relid;
+	g->direction = direction;
+	g->need_eid = need_eid;
+	g->mem_limit = (Size) graph_work_mem * 1024;
+
+	/*
+	 * The queries check privileges anyway; checking first keeps callers who
+	 * may not read the table from learning its columns and indexes here.
+	 */
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK &&
+		pg_attribute_aclcheck_all(relid, GetUserId(), ACL_SELECT,
+								  ACLMASK_ANY) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, get_relkind_objtype(get_rel_relkind(relid)),
+					   get_rel_name(relid));
+
+	rel = relation_open(relid, AccessShareLock);
+	if (rel->rd_rel->relkind != RELKIND_RELATION &&
+		rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE &&
+		rel->rd_rel->relkind != RELKIND_MATVIEW)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("argument \"edges\" must be a table, but \"%s\" is not",
+						RelationGetRelationName(rel))));
+	relname = qualified_name(rel);
+
+	fatt = check_column(rel, g->opt.from_col, "from_col");
+	tatt = check_column(rel, g->opt.to_col, "to_col");
+	ftype = TupleDescAttr(RelationGetDescr(rel), fatt - 1)->atttypid;
+	ttype = TupleDescAttr(RelationGetDescr(rel), tatt - 1)->atttypid;
+	if (ftype != vtype || ttype != vtype)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("argument \"%s\" has type %s but column \"%s\" has type %s",
+						argname, format_type_be(vtype),
+						ftype != vtype ? g->opt.from_col : g->opt.to_col,
+						format_type_be(ftype != vtype ? ftype : ttype)),
+				 errhint("Vertex arguments must have the type of the from and to columns; cast the argument.")));
+	g->vcoll = TupleDescAttr(RelationGetDescr(rel), fatt - 1)->attcollation;
+
+	if (g->opt.weight_col)
+	{
+		Oid			wtype;
+
+		watt = check_column(rel, g->opt.weight_col, "weight_col");
+		wtype = TupleDescAttr(RelationGetDescr(rel), watt - 1)->atttypid;
+		if (wtype != INT2OID && wtype != INT4OID && wtype != INT8OID &&
+			wtype != FLOAT4OID && wtype != FLOAT8OID && wtype != NUMERICOID)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("weight column \"%s\" has type %s, which is not numeric",
+							g->opt.weight_col, format_type_be(wtype)),
+					 errdetail("Option \"weight_col\" names it.")));
+		g->has_weight = true;
+		wexpr = psprintf("(e.%s)::float8", quote_identifier(g->opt.weight_col));
+	}
+
+	for (int s = 0; s < sides; s++)
+		need_halves |= side_direction(direction, s);
+	if (need_halves & GRAPH_OUT)
+		g->dindex[0] = check_index(rel, fatt, g->opt.from_col);
+	if (need_halves & GRAPH_IN)
+		g->dindex[1] = check_index(rel, tatt, g->opt.to_col);
+	g->eidexpr = edge_id_expr(rel);
+	if (need_eid)
+		eidexpr = g->eidexpr;
+	g->fatt = fatt;
+	g->tatt = tatt;
+	g->watt = watt;
+	direct_setup(g, rel, vtype);
+	/* the direct path reads through rel until graph_end */
+	if (g->direct)
+		g->rel = rel;
+	else
+		relation_close(rel, AccessShareLock);
+
+	g->vtype = vtype;
+	get_typlenbyvalalign(vtype, &g->vtyplen, &g->vtypbyval, &g->vtypalign);
+	g->tc = lookup_type_cache(vtype, TYPECACHE_HASH_PROC_FINFO |
+							  TYPECACHE_EQ_OPR_FINFO | TYPECACHE_CMP_PROC_FINFO);
+	if (!OidIsValid(g->tc->hash_proc) || !OidIsValid(g->tc->eq_opr) ||
+		!OidIsValid(g->tc->cmp_proc))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("vertex type %s has no default hash and btree operator classes",
+						format_type_be(vtype)),
+				 errdetail("Vertices are kept in a hash table and ordered for deterministic output.")));
+	arraytype = get_array_type(vtype);
+	g->plan_argtype = arraytype;
+	if (!OidIsValid(arraytype))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("vertex type %s has no array type", format_type_be(vtype))));
+
+	/* SPI_finish returns to the context current here: not ours, we delete it */
+	MemoryContextSwitchTo(g->caller);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	MemoryContextSwitchTo(cxt);
+
+	qfrom = pstrdup(quote_identifier(g->opt.from_col));
+	qto = pstrdup(quote_identifier(g->opt.to_col));
+	g->relname = relname;
+	g->qfrom = qfrom;
+	g->qto = qto;
+	g->wexpr = wexpr;
+	for (int s = 0; s < sides; s++)
+	{
+		int			dir = side_direction(direction, s);
+
+		for (int h = 0; h < 2; h++)
+		{
+			StringInfoData q;
+
+			if (!(dir & (h == 0 ? GRAPH_OUT : GRAPH_IN)))
+				continue;
+			initStringInfo(&q);
+			appendStringInfo(&q, "SELECT e.%s, e.%s", h == 0 ? qfrom : qto,
+							 h == 0 ? qto : qfrom);
+			if (eidexpr)
+				appendStringInfo(&q, ", %s", eidexpr);
+			if (wexpr)
+				appendStringInfo(&q, ", %s", wexpr);
+			appendStringInfo(&q, " FROM %s AS e WHERE e.%s = ANY ($1)",
+							 relname, h == 0 ? qfrom : qto);
+			/* in "any" a self-loop is found by the outbound half already */
+			if (h == 1 && dir == GRAPH_ANY)
+				appendStringInfo(&q, " AND e.%s IS DISTINCT FROM e.%s", qfrom, qto);
+			if (g->opt.edge_filter)
+				appendStringInfo(&q, " AND (%s)", g->opt.edge_filter);
+			/*
+			 * Generic plan: a custom plan would estimate the selectivity of
+			 * every array element at every step, which for frontiers of
+			 * tens of thousands of vertices costs more than the scan.
+			 */
+			g->plan[s][h] = SPI_prepare_cursor(q.data, 1, &arraytype,
+												CURSOR_OPT_GENERIC_PLAN);
+			if (g->plan[s][h] == NULL)
+				elog(ERROR, "SPI_prepare failed for \"%s\": %s", q.data,
+					 SPI_result_code_string(SPI_result));
+		}
+	}
+
+	/* start small: the tables double as needed, counted as they grow */
+	g->maxv = 64;
+	g->v = palloc(sizeof(GraphVertex) * g->maxv);
+	g->vslotmask = 128 - 1;
+	g->vslots = palloc(sizeof(GraphSlot) * 128);
+	for (int i = 0; i < 128; i++)
+		g->vslots[i].id = -1;
+	g->maxe = 64;
+	g->e = palloc(sizeof(char *) * g->maxe);
+	g->eslotmask = 128 - 1;
+	g->eslots = palloc(sizeof(int32) * 128);
+	memset(g->eslots, 0xff, sizeof(int32) * 128);
+	graph_account(g, (sizeof(GraphVertex) + sizeof(char *) + 4 * sizeof(int32)) * 64);
+	return g;
+}
+
+void
+graph_end(GraphCtx *g)
+{
+	MemoryContext caller = g->caller;
+
+	if (g->rel)
+		relation_close(g->rel, NoLock);
+	SPI_finish();
+	MemoryContextSwitchTo(caller);
+	MemoryContextDelete(g->cxt);
+}
+
+void
+graph_account(GraphCtx *g, Size bytes)
+{
+	g->mem_used += bytes;
+	if (g->mem_used > g->mem_limit)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("graph query needs more than edge_crdt.graph_work_mem (%d kB)",
+						graph_work_mem),
+				 errhint("Raise edge_crdt.graph_work_mem, or narrow the query (max_depth, unique_vertices, edge_filter, max_rows).")));
+}
+
+/*---- Vertex table ----*/
+
+/*
+ * Open addressing over (key, hash, vid) slots.  For integer vertex types the
+ * slot holds the value itself and equality is equality of the normalized
+ * Datum, so a probe touches one cache line and calls no function; other
+ * types hash and compare through their default operator classes.
+ */
+static inline bool
+vertex_int_key(GraphCtx *g)
+{
+	return g->vtype == INT8OID || g->vtype == INT4OID ||
+		g->vtype == INT2OID || g->vtype == OIDOID;
+}
+
+static inline Datum
+vertex_norm(GraphCtx *g, Datum value)
+{
+	switch (g->vtype)
+	{
+		case INT4OID:
+			return Int64GetDatum((int64) DatumGetInt32(value));
+		case INT2OID:
+			return Int64GetDatum((int64) DatumGetInt16(value));
+		case OIDOID:
+			return Int64GetDatum((int64) DatumGetObjectId(value));
+		default:
+			return value;
+	}
+}
+
+static uint32
+vertex_hash(GraphCtx *g, Datum value)
+{
+	if (vertex_int_key(g))
+	{
+		uint64		k = (uint64) vertex_norm(g, value);
+
+		/* murmur3 finalizer */
+		k ^= k >> 33;
+		k *= UINT64CONST(0xff51afd7ed558ccd);
+		k ^= k >> 33;
+		k *= UINT64CONST(0xc4ceb9fe1a85ec53);
+		k ^= k >> 33;
+		return (uint32) k;
+	}
+	return DatumGetUInt32(FunctionCall1Coll(&g->tc->hash_proc_finfo,
+											g->vcoll, value));
+}
+
+static bool
+vertex_eq(GraphCtx *g, Datum a, Datum b)
+{
+	return DatumGetBool(FunctionCall2Coll(&g->tc->eq_opr_finfo,
+										  g->vcoll, a, b));
+}
+
+int
+graph_compare_vertices(GraphCtx *g, int32 a, int32 b)
+{
+	return DatumGetInt32(FunctionCall2Coll(&g->tc->cmp_proc_finfo, g->vcoll,
+										   g->v[a].value, g->v[b].value));
+}
+
+static void
+vertex_grow_slots(GraphCtx *g)
+{
+	uint32		nslots = (g->vslotmask + 1) * 2;
+	GraphSlot  *old = g->vslots;
+	uint32		oldn = g->vslotmask + 1;
+
+	graph_account(g, sizeof(GraphSlot) * (g->vslotmask + 1));
+	g->vslots = MemoryContextAllocHuge(g->cxt, sizeof(GraphSlot) * nslots);
+	for (uint32 i = 0; i < nslots; i++)
+		g->vslots[i].id = -1;
+	g->vslotmask = nslots - 1;
+	for (uint32 i = 0; i < oldn; i++)
+	{
+		uint32		s;
+
+		if (old[i].id < 0)
+			continue;
+		s = old[i].hash & g->vslotmask;
+		while (g->vslots[s].id >= 0)
+			s = (s + 1) & g->vslotmask;
+		g->vslots[s] = old[i];
+	}
+	pfree(old);
+}
+
+static int32
+vertex_find(GraphCtx *g, Datum value, uint32 h, uint32 *slot)
+{
+	uint32		s = h & g->vslotmask;
+
+	if (vertex_int_key(g))
+	{
+		Datum		k = vertex_norm(g, value);
+
+		while (g->vslots[s].id >= 0)
+		{
+			if (g->vslots[s].key == k)
+				return g->vslots[s].id;
+			s = (s + 1) & g->vslotmask;
+		}
+	}
+	else
+	{
+		while (g->vslots[s].id >= 0)
+		{
+			if (g->vslots[s].hash == h &&
+				vertex_eq(g, g->v[g->vslots[s].id].value, value))
+				return g->vslots[s].id;
+			s = (s + 1) & g->vslotmask;
+		}
+	}
+	*slot = s;
+	return -1;
+}
+
+int32
+graph_vertex_lookup(GraphCtx *g, Datum value)
+{
+	uint32		slot;
+
+	return vertex_find(g, value, vertex_hash(g, value), &slot);
+}
+
+/* The vid of value, numbering it (and copying it) when new. */
+int32
+graph_vertex(GraphCtx *g, Datum value, bool *found)
+{
+	uint32		h = vertex_hash(g, value);
+	uint32		slot;
+	int32		id = vertex_find(g, value, h, &slot);
+	GraphVertex *v;
+	MemoryContext old;
+
+	if (found)
+		*found = id >= 0;
+	if (id >= 0)
+		return id;
+
+	if (g->nv >= g->maxv)
+	{
+		graph_account(g, sizeof(GraphVertex) * g->maxv);
+		g->maxv *= 2;
+		g->v = repalloc_huge(g->v, sizeof(GraphVertex) * g->maxv);
+	}
+	id = g->nv++;
+	v = &g->v[id];
+	memset(v, 0, sizeof(GraphVertex));
+	old = MemoryContextSwitchTo(g->cxt);
+	if (g->vtyplen == -1)
+		value = PointerGetDatum(PG_DETOAST_DATUM_PACKED(value));
+	v->value = datumCopy(value, g->vtypbyval, g->vtyplen);
+	MemoryContextSwitchTo(old);
+	if (!g->vtypbyval)
+		graph_account(g, datumGetSize(v->value, false, g->vtyplen) + 16);
+	v->hash = h;
+	v->cost[0] = v->cost[1] = get_float8_infinity();
+	v->depth[0] = v->depth[1] = -1;
+	v->parent[0] = v->parent[1] = -1;
+	v->peid[0] = v->peid[1] = -1;
+	v->stamp = -1;
+	g->vslots[slot].id = id;
+	g->vslots[slot].hash = h;
+	g->vslots[slot].key = vertex_int_key(g) ? vertex_norm(g, value) : (Datum) 0;
+	if ((uint32) g->nv * 2 > g->vslotmask)
+		vertex_grow_slots(g);
+	return id;
+}
+
+/*---- Edge ids ----*/
+
+static int32
+edge_intern(GraphCtx *g, const char *s)
+{
+	int			len = strlen(s);
+	uint32		h = hash_bytes((const unsigned char *) s, len);
+	uint32		slot = h & g->eslotmask;
+	int32		id;
+
+	while (g->eslots[slot] >= 0)
+	{
+		if (strcmp(g->e[g->eslots[slot]], s) == 0)
+			return g->eslots[slot];
+		slot = (slot + 1) & g->eslotmask;
+	}
+	if (g->ne >= g->maxe)
+	{
+		graph_account(g, sizeof(char *) * g->maxe);
+		g->maxe *= 2;
+		g->e = repalloc_huge(g->e, sizeof(char *) * g->maxe);
+	}
+	id = g->ne++;
+	g->e[id] = MemoryContextStrdup(g->cxt, s);
+	graph_account(g, len + 1 + 16);
+	g->eslots[slot] = id;
+	if ((uint32) g->ne * 2 > g->eslotmask)
+	{
+		uint32		nslots = (g->eslotmask + 1) * 2;
+
+		graph_account(g, sizeof(int32) * (g->eslotmask + 1));
+		pfree(g->eslots);
+		g->eslots = MemoryContextAlloc(g->cxt, sizeof(int32) * nslots);
+		memset(g->eslots, 0xff, sizeof(int32) * nslots);
+		g->eslotmask = nslots - 1;
+		for (int32 i = 0; i < g->ne; i++)
+		{
+			int			l = strlen(g->e[i]);
+			uint32		s2 = hash_bytes((const unsigned char *) g->e[i], l) & g->eslotmask;
+
+			while (g->eslots[s2] >= 0)
+				s2 = (s2 + 1) & g->eslotmask;
+			g->eslots[s2] = i;
+		}
+	}
+	return id;
+}
+
+Datum
+graph_edge_text(GraphCtx *g, int32 eid)
+{
+	return CStringGetTextDatum(g->e[eid]);
+}
+
+Datum
+graph_vertex_array(GraphCtx *g, const int32 *vids, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		d[i] = g->v[vids[i]].value;
+	return PointerGetDatum(construct_array(d, n, g->vtype, g->vtyplen,
+										   g->vtypbyval, g->vtypalign));
+}
+
+Datum
+graph_edge_array(GraphCtx *g, const int32 *eids, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		d[i] = CStringGetTextDatum(g->e[eids[i]]);
+	return PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/*---- Frontier fetch ----*/
+
+static char *
+vertex_text(GraphCtx *g, Datum value)
+{
+	Oid			outfn;
+	bool		isvarlena;
+
+	getTypeOutputInfo(g->vtype, &outfn, &isvarlena);
+	return OidOutputFunctionCall(outfn, value);
+}
+
+/* Rows fetched per cursor batch: bounds SPI's own tuple copies. */
+#define GRAPH_FETCH_BATCH	8192
+
+/*
+ * Keys per execution of a frontier query.  The generic plan cannot hash
+ * the "= ANY($1)" array, and a bitmap heap scan that goes lossy rechecks
+ * every row against it linearly; bounded chunks keep both cheap.
+ */
+#define GRAPH_KEYS_PER_QUERY	8192
+
+/*
+ * Above this many keys a reachability step goes through SQL even when the
+ * direct path is allowed, unless the index covers the neighbour column: the
+ * planner's bitmap heap scan reads the heap in block order and its DISTINCT
+ * removes duplicates before we see them, which beats one heap probe per row
+ * on tables not clustered by the key (measured in test/bench).
+ */
+#define GRAPH_DIRECT_MAX_KEYS	256
+
+typedef struct FetchRow
+{
+	int32		src;
+	Datum		dst;
+	char	   *eid;
+	double		w;
+	bool		wnull;
+} FetchRow;
+
+static inline int
+fetch_dst_cmp(GraphCtx *g, Datum a, Datum b)
+{
+	/* integer keys are by far the common case: skip the fmgr call */
+	switch (g->vtype)
+	{
+		case INT8OID:
+			return DatumGetInt64(a) < DatumGetInt64(b) ? -1 :
+				DatumGetInt64(a) > DatumGetInt64(b) ? 1 : 0;
+		case INT4OID:
+			return DatumGetInt32(a) < DatumGetInt32(b) ? -1 :
+				DatumGetInt32(a) > DatumGetInt32(b) ? 1 : 0;
+		case INT2OID:
+			return DatumGetInt16(a) < DatumGetInt16(b) ? -1 :
+				DatumGetInt16(a) > DatumGetInt16(b) ? 1 : 0;
+		default:
+			return DatumGetInt32(FunctionCall2Coll(&g->tc->cmp_proc_finfo,
+												   g->vcoll, a, b));
+	}
+}
+
+static int
+fetch_row_cmp(const void *a, const void *b, void *arg)
+{
+	const FetchRow *x = a;
+	const FetchRow *y = b;
+	GraphCtx   *g = arg;
+	int			c;
+
+	if (x->src != y->src)
+		return x->src < y->src ? -1 : 1;
+	c = fetch_dst_cmp(g, x->dst, y->dst);
+	if (c != 0)
+		return c;
+	if (x->eid && y->eid)
+	{
+		c = strcmp(x->eid, y->eid);
+		if (c != 0)
+			return c;
+	}
+	if (x->wnull != y->wnull)
+		return x->wnull ? 1 : -1;
+	if (x->w != y->w)
+		return x->w < y->w ? -1 : 1;
+	return 0;
+}
+
+/* Rows of one graph_fetch, counted against the budget as they arrive. */
+typedef struct FetchBuf
+{
+	FetchRow   *rows;
+	int64		nrows;
+	int64		maxrows;
+	Size		accounted;
+} FetchBuf;
+
+static void
+fetch_add(GraphCtx *g, FetchBuf *b, int32 src, Datum dst, char *eid,
+		  bool wnull, double w)
+{
+	FetchRow   *row;
+	MemoryContext old = MemoryContextSwitchTo(g->scratch);
+
+	if (b->nrows >= b->maxrows)
+	{
+		int64		newmax = Max(b->maxrows * 2, 64);
+
+		graph_account(g, sizeof(FetchRow) * (newmax - b->maxrows));
+		b->accounted += sizeof(FetchRow) * (newmax - b->maxrows);
+		if (b->rows == NULL)
+			b->rows = palloc_extended(sizeof(FetchRow) * newmax, MCXT_ALLOC_HUGE);
+		else
+			b->rows = repalloc_huge(b->rows, sizeof(FetchRow) * newmax);
+		b->maxrows = newmax;
+	}
+	row = &b->rows[b->nrows];
+	row->src = src;
+	if (!g->vtypbyval)
+	{
+		Size		sz;
+
+		if (g->vtyplen == -1)
+			dst = PointerGetDatum(PG_DETOAST_DATUM_PACKED(dst));
+		dst = datumCopy(dst, false, g->vtyplen);
+		sz = datumGetSize(dst, false, g->vtyplen);
+		graph_account(g, sz);
+		b->accounted += sz;
+	}
+	row->dst = dst;
+	row->eid = eid;
+	if (eid)
+	{
+		graph_account(g, strlen(eid) + 1);
+		b->accounted += strlen(eid) + 1;
+	}
+	row->wnull = wnull;
+	row->w = wnull ? g->opt.default_weight : w;
+	if (!wnull && (!(w >= 0) || isinf(w)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("edge weight %g in column \"%s\" is not a finite number >= 0",
+						w, g->opt.weight_col),
+				 eid ? errdetail("The edge is %s.", eid) :
+				 errdetail("The edge is at vertex %s.", vertex_text(g, g->v[src].value)),
+				 errhint("Weights must be non-negative; exclude such edges with edge_filter.")));
+	b->nrows++;
+	MemoryContextSwitchTo(old);
+}
+
+static void
+fetch_direct_row(GraphCtx *g, void *arg, int32 src, Datum nbr, char *eid,
+				 bool wnull, double w)
+{
+	fetch_add(g, (FetchBuf *) arg, src, nbr, eid, wnull, w);
+}
+
+/*
+ * Load the adjacency (for search side "side") of every vid in vids that
+ * does not have it yet: one execution of each prepared half-query per chunk
+ * of keys, read through a cursor in batches so that SPI never holds more
+ * than a batch of tuples (or the direct index path); the rows we keep are
+ * counted against the budget.
+ */
+void
+graph_fetch(GraphCtx *g, const int32 *vids, int n, int side)
+{
+	MemoryContext old;
+	Datum	   *keys;
+	int32	   *kvids;
+	int			nkeys = 0;
+	Datum		arr;
+	FetchBuf	b = {NULL, 0, 0, 0};
+	int			wcol = g->need_eid ? 4 : 3;
+	int			dir = side_direction(g->direction, side);
+
+	CHECK_FOR_INTERRUPTS();
+	old = MemoryContextSwitchTo(g->scratch);
+	keys = palloc(sizeof(Datum) * Max(n, 1));
+	kvids = palloc(sizeof(int32) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		GraphVertex *v = &g->v[vids[i]];
+
+		if (v->fetched[side])
+			continue;
+		/* mark now so duplicates in vids are sent once */
+		v->fetched[side] = true;
+		v->nadj[side] = 0;
+		v->adj[side] = NULL;
+		kvids[nkeys] = vids[i];
+		keys[nkeys++] = v->value;
+	}
+	if (nkeys == 0)
+	{
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(g->scratch);
+		return;
+	}
+
+	if (g->direct)
+	{
+		for (int h = 0; h < 2; h++)
+			if (g->plan[side][h])
+				direct_scan(g, h, kvids, nkeys, h == 1 && dir == GRAPH_ANY,
+							fetch_direct_row, &b);
+	}
+	else
+	{
+		for (int off = 0; off < nkeys; off += GRAPH_KEYS_PER_QUERY)
+		for (int h = 0; h < 2; h++)
+		{
+			Portal		portal;
+
+			if (g->plan[side][h] == NULL)
+				continue;
+			MemoryContextSwitchTo(g->scratch);
+			arr = PointerGetDatum(construct_array(keys + off,
+												  Min(nkeys - off, GRAPH_KEYS_PER_QUERY),
+												  g->vtype, g->vtyplen,
+												  g->vtypbyval, g->vtypalign));
+			portal = SPI_cursor_open(NULL, g->plan[side][h], &arr, NULL, true);
+			g->nfetches++;
+			for (;;)
+			{
+				SPITupleTable *tt;
+				uint64		got;
+
+				CHECK_FOR_INTERRUPTS();
+				SPI_cursor_fetch(portal, true, GRAPH_FETCH_BATCH);
+				tt = SPI_tuptable;
+				got = SPI_processed;
+				for (uint64 r = 0; r < got; r++)
+				{
+					HeapTuple	tup = tt->vals[r];
+					bool		isnull;
+					bool		wnull = true;
+					Datum		key;
+					Datum		dst;
+					int32		src;
+					char	   *eid = NULL;
+					double		w = 0;
+
+					key = SPI_getbinval(tup, tt->tupdesc, 1, &isnull);
+					if (isnull)
+						continue;
+					dst = SPI_getbinval(tup, tt->tupdesc, 2, &isnull);
+					if (isnull)
+						continue;
+					src = graph_vertex_lookup(g, key);
+					if (src < 0)
+						elog(ERROR, "edge query returned a vertex that was not asked for");
+					if (g->need_eid)
+					{
+						Datum		e = SPI_getbinval(tup, tt->tupdesc, 3, &isnull);
+
+						MemoryContextSwitchTo(g->scratch);
+						eid = isnull ? "" : TextDatumGetCString(e);
+					}
+					if (g->has_weight)
+					{
+						Datum		wd = SPI_getbinval(tup, tt->tupdesc, wcol, &wnull);
+
+						if (!wnull)
+							w = DatumGetFloat8(wd);
+					}
+					fetch_add(g, &b, src, dst, eid, wnull, w);
+				}
+				SPI_freetuptable(tt);
+				if (got == 0)
+					break;
+			}
+			SPI_cursor_close(portal);
+		}
+	}
+
+	MemoryContextSwitchTo(g->scratch);
+	if (g->direct && dir != GRAPH_ANY)
+	{
+		/* one half, key by key: each vertex's rows are already together */
+		for (int64 i = 0; i < b.nrows;)
+		{
+			int64		j = i + 1;
+
+			while (j < b.nrows && b.rows[j].src == b.rows[i].src)
+				j++;
+			if (j - i > 1)
+				qsort_arg(b.rows + i, j - i, sizeof(FetchRow), fetch_row_cmp, g);
+			i = j;
+		}
+	}
+	else if (b.nrows > 1)
+		qsort_arg(b.rows, b.nrows, sizeof(FetchRow), fetch_row_cmp, g);
+
+	for (int64 i = 0; i < b.nrows;)
+	{
+		int64		j = i;
+		int32		src = b.rows[i].src;
+		GraphAdj   *adj;
+
+		while (j < b.nrows && b.rows[j].src == src)
+			j++;
+		graph_account(g, sizeof(GraphAdj) * (j - i) + 16);
+		adj = MemoryContextAllocHuge(g->cxt, sizeof(GraphAdj) * (j - i));
+		for (int64 k = i; k < j; k++)
+		{
+			GraphAdj   *a = &adj[k - i];
+
+			if ((k & 4095) == 0)
+				CHECK_FOR_INTERRUPTS();
+			a->dst = graph_vertex(g, b.rows[k].dst, NULL);
+			a->eid = g->need_eid ? edge_intern(g, b.rows[k].eid) : -1;
+			a->w = b.rows[k].w;
+		}
+		g->v[src].adj[side] = adj;
+		g->v[src].nadj[side] = j - i;
+		i = j;
+	}
+
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(g->scratch);
+	g->mem_used -= b.accounted;
+}
+
+static int
+vid_value_cmp(const void *a, const void *b, void *arg)
+{
+	GraphCtx   *g = arg;
+
+	return fetch_dst_cmp(g, g->v[*(const int32 *) a].value,
+						 g->v[*(const int32 *) b].value);
+}
+
+typedef struct NewBuf
+{
+	int32	   *out;
+	int32		n;
+	int32		max;
+} NewBuf;
+
+static void
+fetch_new_row(GraphCtx *g, void *arg, int32 src, Datum nbr, char *eid,
+			  bool wnull, double w)
+{
+	NewBuf	   *nb = arg;
+	bool		found;
+	int32		vid = graph_vertex(g, nbr, &found);
+
+	if (found)
+		return;
+	if (nb->n >= nb->max)
+	{
+		graph_account(g, sizeof(int32) * nb->max);
+		nb->max *= 2;
+		nb->out = repalloc_huge(nb->out, sizeof(int32) * nb->max);
+	}
+	nb->out[nb->n++] = vid;
+}
+
+/*
+ * Reachability step: number the neighbours of vids (side 0) that this call
+ * has not seen before and return them sorted by value.  Nothing else is
+ * kept, and the query itself removes duplicate neighbours (SELECT
+ * DISTINCT), so a step costs one index scan and one hash probe per distinct
+ * neighbour.
+ */
+int32
+graph_fetch_new(GraphCtx *g, const int32 *vids, int n, int32 **newv)
+{
+	MemoryContext old;
+	Datum	   *keys;
+	Datum		arr;
+	int32	   *out;
+	int32		nout = 0,
+				maxout = 64;
+
+	CHECK_FOR_INTERRUPTS();
+	for (int h = 0; h < 2; h++)
+	{
+		StringInfoData q;
+
+		if (g->tplan[h] || !(g->direction & (h == 0 ? GRAPH_OUT : GRAPH_IN)))
+			continue;
+		initStringInfo(&q);
+		appendStringInfo(&q, "SELECT DISTINCT e.%s FROM %s AS e WHERE e.%s = ANY ($1)",
+						 h == 0 ? g->qto : g->qfrom, g->relname,
+						 h == 0 ? g->qfrom : g->qto);
+		if (g->opt.edge_filter)
+			appendStringInfo(&q, " AND (%s)", g->opt.edge_filter);
+		g->tplan[h] = SPI_prepare_cursor(q.data, 1, &g->plan_argtype,
+									   CURSOR_OPT_GENERIC_PLAN);
+		if (g->tplan[h] == NULL)
+			elog(ERROR, "SPI_prepare failed for \"%s\": %s", q.data,
+				 SPI_result_code_string(SPI_result));
+	}
+
+	out = MemoryContextAllocHuge(g->cxt, sizeof(int32) * maxout);
+	if (g->direct &&
+		(n <= GRAPH_DIRECT_MAX_KEYS ||
+		 ((!(g->direction & GRAPH_OUT) || g->dcover[0]) &&
+		  (!(g->direction & GRAPH_IN) || g->dcover[1]))))
+	{
+		NewBuf		nb = {out, 0, maxout};
+
+		for (int h = 0; h < 2; h++)
+			if (g->direction & (h == 0 ? GRAPH_OUT : GRAPH_IN))
+				direct_scan(g, h, vids, n, false, fetch_new_row, &nb);
+		if (nb.n > 1)
+			qsort_arg(nb.out, nb.n, sizeof(int32), vid_value_cmp, g);
+		*newv = nb.out;
+		return nb.n;
+	}
+	old = MemoryContextSwitchTo(g->scratch);
+	keys = palloc(sizeof(Datum) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+		keys[i] = g->v[vids[i]].value;
+	for (int off = 0; off < n; off += GRAPH_KEYS_PER_QUERY)
+	for (int h = 0; h < 2; h++)
+	{
+		Portal		portal;
+
+		if (g->tplan[h] == NULL)
+			continue;
+		MemoryContextSwitchTo(g->scratch);
+		arr = PointerGetDatum(construct_array(keys + off,
+											  Min(n - off, GRAPH_KEYS_PER_QUERY),
+											  g->vtype, g->vtyplen,
+											  g->vtypbyval, g->vtypalign));
+		portal = SPI_cursor_open(NULL, g->tplan[h], &arr, NULL, true);
+		g->nfetches++;
+		for (;;)
+		{
+			SPITupleTable *tt;
+			uint64		got;
+
+			CHECK_FOR_INTERRUPTS();
+			SPI_cursor_fetch(portal, true, GRAPH_FETCH_BATCH);
+			tt = SPI_tuptable;
+			got = SPI_processed;
+			for (uint64 r = 0; r < got; r++)
+			{
+				bool		isnull;
+				bool		found;
+				Datum		d = SPI_getbinval(tt->vals[r], tt->tupdesc, 1, &isnull);
+				int32		vid;
+
+				if (isnull)
+					continue;
+				vid = graph_vertex(g, d, &found);
+				if (found)
+					continue;
+				if (nout >= maxout)
+				{
+					graph_account(g, sizeof(int32) * maxout);
+					maxout *= 2;
+					out = repalloc_huge(out, sizeof(int32) * maxout);
+				}
+				out[nout++] = vid;
+			}
+			SPI_freetuptable(tt);
+			if (got == 0)
+				break;
+		}
+		SPI_cursor_close(portal);
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(g->scratch);
+	if (nout > 1)
+		qsort_arg(out, nout, sizeof(int32), vid_value_cmp, g);
+	*newv = out;
+	return nout;
+}
+
+/*
+ * Edge ids for the n steps of a path found without them: step i goes from
+ * u[i] to v[i] (along the call's direction) with weight w[i].  Of the
+ * parallel edges that fit, the search used the one with the smallest id
+ * (the fetch order), so that is the one reported.  One query for the path.
+ */
+void
+graph_resolve_edges(GraphCtx *g, const int32 *u, const int32 *v,
+					const double *w, int32 n, int32 *eids)
+{
+	StringInfoData q;
+	Oid			argtypes[3];
+	Datum		args[3];
+	Datum	   *du,
+			   *dv,
+			   *dw;
+	SPIPlanPtr	plan;
+	int			ret;
+	const char *fwd;
+	const char *bwd;
+
+	if (n <= 0)
+		return;
+	initStringInfo(&q);
+	fwd = psprintf("(e.%s = k._edge_crdt_u AND e.%s = k._edge_crdt_v)", g->qfrom, g->qto);
+	bwd = psprintf("(e.%s = k._edge_crdt_u AND e.%s = k._edge_crdt_v)", g->qto, g->qfrom);
+	appendStringInfo(&q,
+					 "SELECT DISTINCT ON (k._edge_crdt_i) k._edge_crdt_i, %s "
+					 "FROM unnest($1, $2, $3) WITH ORDINALITY "
+					 "AS k(_edge_crdt_u, _edge_crdt_v, _edge_crdt_w, _edge_crdt_i) "
+					 "JOIN %s AS e ON %s",
+					 g->eidexpr, g->relname,
+					 g->direction == GRAPH_OUT ? fwd :
+					 g->direction == GRAPH_IN ? bwd :
+					 psprintf("(%s OR %s)", fwd, bwd));
+	if (g->wexpr)
+		appendStringInfo(&q, " AND coalesce(%s, %s) = k._edge_crdt_w", g->wexpr,
+						 float8out_internal(g->opt.default_weight));
+	if (g->opt.edge_filter)
+		appendStringInfo(&q, " AND (%s)", g->opt.edge_filter);
+	appendStringInfo(&q, " ORDER BY k._edge_crdt_i, (%s) COLLATE \"C\"", g->eidexpr);
+
+	argtypes[0] = argtypes[1] = g->plan_argtype;
+	argtypes[2] = FLOAT8ARRAYOID;
+	du = palloc(sizeof(Datum) * n);
+	dv = palloc(sizeof(Datum) * n);
+	dw = palloc(sizeof(Datum) * n);
+	for (int32 i = 0; i < n; i++)
+	{
+		du[i] = g->v[u[i]].value;
+		dv[i] = g->v[v[i]].value;
+		dw[i] = Float8GetDatum(w[i]);
+	}
+	args[0] = PointerGetDatum(construct_array(du, n, g->vtype, g->vtyplen,
+											  g->vtypbyval, g->vtypalign));
+	args[1] = PointerGetDatum(construct_array(dv, n, g->vtype, g->vtyplen,
+											  g->vtypbyval, g->vtypalign));
+	args[2] = PointerGetDatum(construct_array(dw, n, FLOAT8OID, 8,
+											  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	plan = SPI_prepare(q.data, 3, argtypes);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s", q.data,
+			 SPI_result_code_string(SPI_result));
+	ret = SPI_execute_plan(plan, args, NULL, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "edge id query failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed != (uint64) n)
+		elog(ERROR, "edge id query found %llu of %d path edges",
+			 (unsigned long long) SPI_processed, n);
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+		int64		i = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r],
+													SPI_tuptable->tupdesc, 1, &isnull));
+		char	   *e = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2);
+
+		eids[i - 1] = edge_intern(g, e ? e : "");
+	}
+	SPI_freetuptable(SPI_tuptable);
+	SPI_freeplan(plan);
+}
+
+/* Forget a vertex's adjacency once an algorithm no longer needs it. */
+void
+graph_release(GraphCtx *g, int32 vid, int side)
+{
+	GraphVertex *v = &g->v[vid];
+
+	if (v->adj[side])
+	{
+		pfree(v->adj[side]);
+		g->mem_used -= sizeof(GraphAdj) * v->nadj[side] + 16;
+	}
+	v->adj[side] = NULL;
+	v->nadj[side] = 0;
+	v->fetched[side] = false;
+}
+
+/*---- Binary heap on (cost, depth, seq) ----*/
+
+static inline bool
+heap_less(const GraphHeapEntry *a, const GraphHeapEntry *b)
+{
+	if (a->cost != b->cost)
+		return a->cost < b->cost;
+	if (a->depth != b->depth)
+		return a->depth < b->depth;
+	return a->seq < b->seq;
+}
+
+void
+graph_heap_push(GraphCtx *g, GraphHeap *h, double cost, int32 depth,
+				int32 seq, int32 item)
+{
+	int			i;
+
+	if (h->n >= h->max)
+	{
+		int			newmax = h->max ? h->max * 2 : 64;
+
+		graph_account(g, sizeof(GraphHeapEntry) * (newmax - h->max));
+		if (h->a == NULL)
+			h->a = MemoryContextAllocHuge(g->cxt, sizeof(GraphHeapEntry) * newmax);
+		else
+			h->a = repalloc_huge(h->a, sizeof(GraphHeapEntry) * newmax);
+		h->max = newmax;
+	}
+	i = h->n++;
+	h->a[i].cost = cost;
+	h->a[i].depth = depth;
+	h->a[i].seq = seq;
+	h->a[i].item = item;
+	while (i > 0)
+	{
+		int			p = (i - 1) / 2;
+		GraphHeapEntry tmp;
+
+		if (!heap_less(&h->a[i], &h->a[p]))
+			break;
+		tmp = h->a[i];
+		h->a[i] = h->a[p];
+		h->a[p] = tmp;
+		i = p;
+	}
+}
+
+GraphHeapEntry
+graph_heap_pop(GraphHeap *h)
+{
+	GraphHeapEntry top = h->a[0];
+	int			i = 0;
+
+	h->a[0] = h->a[--h->n];
+	for (;;)
+	{
+		int			l = 2 * i + 1,
+					r = l + 1,
+					m = i;
+		GraphHeapEntry tmp;
+
+		if (l < h->n && heap_less(&h->a[l], &h->a[m]))
+			m = l;
+		if (r < h->n && heap_less(&h->a[r], &h->a[m]))
+			m = r;
+		if (m == i)
+			break;
+		tmp = h->a[i];
+		h->a[i] = h->a[m];
+		h->a[m] = tmp;
+		i = m;
+	}
+	return top;
+}
+
+/*---- Named graphs ----*/
+
+/* Look a named graph up in edge_crdt.graph; the strings outlive the call. */
+void
+graph_lookup_named(const char *name, Oid *relid, GraphOptions *named,
+				   bool *directed)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+	int			ret;
+	bool		isnull;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	Datum		d;
+
+	args[0] = CStringGetTextDatum(name);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute_with_args("SELECT edges, from_col, to_col, weight_col, directed "
+								"FROM edge_crdt.graph WHERE name = $1",
+								1, argtypes, args, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "graph lookup failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("graph \"%s\" does not exist", name),
+				 errhint("Create it with edge_crdt.graph_create(), or pass an edge table as regclass, e.g. 'my_edges'::regclass.")));
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	memset(named, 0, sizeof(*named));
+	*relid = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
+	named->from_col = MemoryContextStrdup(caller, TextDatumGetCString(SPI_getbinval(tup, desc, 2, &isnull)));
+	named->to_col = MemoryContextStrdup(caller, TextDatumGetCString(SPI_getbinval(tup, desc, 3, &isnull)));
+	d = SPI_getbinval(tup, desc, 4, &isnull);
+	named->weight_col = isnull ? NULL : MemoryContextStrdup(caller, TextDatumGetCString(d));
+	*directed = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
+	SPI_finish();
+}
+
+/* Direction for a named graph: undirected graphs only go "any" way. */
+int
+graph_named_direction(text *direction, bool directed)
+{
+	int			dir;
+
+	if (direction == NULL)
+		return directed ? GRAPH_OUT : GRAPH_ANY;
+	graph_parse_direction(text_to_cstring(direction), &dir);
+	if (!directed && dir != GRAPH_ANY)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for argument \"direction\": the graph is undirected"),
+				 errhint("Leave direction NULL or use \"any\".")));
+	return dir;
+}
+
+/* Named-graph entry points are not STRICT (direction defaults to NULL). */
+void
+graph_require_args(FunctionCallInfo fcinfo, int n, const char *const *names)
+{
+	for (int i = 0; i < n; i++)
+		if (names[i] && PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("argument \"%s\" must not be null", names[i])));
+}

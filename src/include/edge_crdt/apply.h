@@ -1,0 +1,40 @@
+/*-------------------------------------------------------------------------
+ * apply.h
+ *	  Merge of remote row changes into local tables (replicator/apply.c).
+ *
+ * The peer worker owns the transaction: it starts one local transaction per
+ * remote one (BEGIN .. COMMIT), with session_replication_role = replica so
+ * the capture triggers stay quiet, and the replication origin of the peer
+ * set up so our own output plugin never sends these changes back.  Within
+ * it, each ROW and DELETE message goes through ApplyWireChange, which
+ * merges it by the lattice of DESIGN.md section 2 and advances the hybrid
+ * logical clock past every version it applies.
+ *
+ * IDENTIFICATION
+ *	  src/include/edge_crdt/apply.h
+ *-------------------------------------------------------------------------
+ */
+#ifndef EDGE_CRDT_APPLY_H
+#define EDGE_CRDT_APPLY_H
+
+#include "edge_crdt/wire.h"
+
+typedef struct ApplyStats
+{
+	int64		rows_inserted;		/* no local row, or a newer incarnation */
+	int64		rows_updated;		/* same incarnation, some column won */
+	int64		rows_deleted;
+	int64		rows_skipped;		/* local state already includes it */
+	int64		conflicts;			/* columns where the local value won or merged */
+} ApplyStats;
+
+/*
+ * Apply one WIRE_ROW or WIRE_DELETE message.  peer names the sender in
+ * errors (e.g. a clock beyond edge_crdt.max_clock_skew).  Raises an ERROR
+ * when the change cannot be applied (missing table or column, type
+ * mismatch, constraint violation); the caller decides what to do with it.
+ */
+extern void ApplyWireChange(const WireMessage *msg, const char *peer,
+							ApplyStats *stats);
+
+#endif							/* EDGE_CRDT_APPLY_H */

@@ -1,0 +1,170 @@
+# Randomized convergence against the lattice oracle (EdgeCrdt::Oracle):
+# random inserts, updates, deletes and gcounter increments on three nodes,
+# with random pauses of random links so that delivery orders differ; fixed
+# seeds.  At the end every node must equal the oracle, row for row.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(usleep);
+use EdgeCrdt::Mesh qw(:all);
+use EdgeCrdt::Oracle;
+
+my @SEEDS = (1, 42, 20261126);
+my $OPS = 300;
+my $KEYS = 20;
+
+my @n = (new_node('r1', 301));
+require_replicator($n[0]);
+push @n, new_node('r2', 302), new_node('r3', 303);
+
+foreach my $seed (@SEEDS)
+{
+	create_replicated(\@n, "rt_$seed",
+		"CREATE TABLE rt_$seed (id int PRIMARY KEY, a int, b text, c edge_crdt.gcounter)");
+}
+full_mesh(@n);
+ok($_->poll_query_until('postgres',
+		"SELECT count(*) = 2 FROM edge_crdt.peers WHERE state = 'streaming'"),
+	$_->name . ' streams from both peers')
+  foreach @n;
+
+# One psql session per node keeps a few hundred statements fast.
+my @s = map { $_->background_psql('postgres', on_error_stop => 0) } @n;
+$_->query_safe('SET search_path = public, edge_crdt') foreach @s;
+
+# Run one statement; returns (output, error text).  BackgroundPsql keeps
+# stderr across queries, so clear it per statement.
+sub run
+{
+	my ($sess, $sql) = @_;
+	$sess->{stderr} = '';
+	my $out = $sess->query($sql);
+	my $err = $sess->{stderr};
+	$sess->{stderr} = '';
+	return ($out, $err);
+}
+
+my @words = qw(alpha beta gamma delta eps zeta eta theta iota kappa);
+
+foreach my $seed (@SEEDS)
+{
+	srand($seed);
+	my $t = "rt_$seed";
+	my $o = EdgeCrdt::Oracle->new(
+		columns => [ [ id => 'key' ], [ a => 'plain' ], [ b => 'plain' ], [ c => 'gcounter' ] ]);
+	my $ret = $o->returning_row;
+	my %paused;    # "i j" -> node i is not streaming from node j
+	my %count = (insert => 0, update => 0, incr => 0, delete => 0, noop => 0, pause => 0);
+	my @unexpected;
+
+	for my $op (1 .. $OPS)
+	{
+		# Toggle a random link now and then: the pause queues one node's
+		# changes for another, so they arrive later and in another order.
+		if (rand() < 0.06)
+		{
+			my $i = int(rand(3));
+			my $j = ($i + 1 + int(rand(2))) % 3;
+			my $peer = $n[$j]->name;
+			my $fn = $paused{"$i $j"} ? 'resume_peer' : 'pause_peer';
+			my (undef, $err) = run($s[$i], "SELECT edge_crdt.$fn('$peer')");
+			push @unexpected, "$fn on " . $n[$i]->name . ": $err" if $err ne '';
+			$paused{"$i $j"} = !$paused{"$i $j"};
+			$count{pause}++;
+		}
+
+		# Let replication deliver now and then, so that many operations act
+		# on rows other nodes wrote (not only on concurrent states).
+		usleep(int(50_000 + rand(200_000))) if rand() < 0.04;
+
+		my $i = int(rand(3));
+		my $r = rand();
+		# Mostly insert keys that are dead and touch keys that are alive
+		# (according to the oracle: the node may not know yet).
+		my @alive = grep { my $st = $o->state($_); $st && $st->{cl} % 2 } 1 .. $KEYS;
+		my %is_alive = map { $_ => 1 } @alive;
+		my @dead = grep { !$is_alive{$_} } 1 .. $KEYS;
+		my $pool = $r < 0.22 ? \@dead : \@alive;
+		my $k = (@$pool && rand() < 0.8) ? $pool->[ rand(@$pool) ] : 1 + int(rand($KEYS));
+		my ($sql, $kind);
+		if ($r < 0.22)
+		{
+			my $a = int(rand(1000));
+			my $b = rand() < 0.2 ? 'NULL' : "'" . $words[ rand(@words) ] . "'";
+			$sql = "INSERT INTO $t VALUES ($k, $a, $b, " . int(rand(3)) . ") RETURNING $ret";
+			$kind = 'insert';
+		}
+		elsif ($r < 0.40)
+		{
+			$sql = "UPDATE $t SET a = " . int(rand(1000)) . " WHERE id = $k RETURNING $ret";
+			$kind = 'update';
+		}
+		elsif ($r < 0.52)
+		{
+			$sql = "UPDATE $t SET b = '" . $words[ rand(@words) ] . "' WHERE id = $k RETURNING $ret";
+			$kind = 'update';
+		}
+		elsif ($r < 0.60)
+		{
+			$sql = "UPDATE $t SET a = a + 1, b = NULL WHERE id = $k RETURNING $ret";
+			$kind = 'update';
+		}
+		elsif ($r < 0.84)
+		{
+			$sql = "UPDATE $t SET c = c + " . (1 + int(rand(5))) . " WHERE id = $k RETURNING $ret";
+			$kind = 'incr';
+		}
+		else
+		{
+			$sql = "DELETE FROM $t WHERE id = $k RETURNING $ret";
+			$kind = 'delete';
+		}
+
+		my ($out, $err) = run($s[$i], $sql);
+		if ($err ne '')
+		{
+			# An insert of a key the node already has (or is applying right
+			# now) is the only statement allowed to fail.
+			if ($kind eq 'insert' && $err =~ /duplicate key value violates unique constraint/)
+			{
+				$count{noop}++;
+				next;
+			}
+			push @unexpected, $n[$i]->name . ": $sql: $err";
+			next;
+		}
+		if ($out eq '')
+		{
+			$count{noop}++;    # no such row on that node right now
+			next;
+		}
+		if ($kind eq 'delete') { $o->record_deleted_returned($out) }
+		else { $o->record_returned($out) }
+		$count{$kind}++;
+	}
+	note "seed $seed: " . join(', ', map { "$_=$count{$_}" } sort keys %count);
+	is(join("\n", @unexpected), '', "seed $seed: no statement failed unexpectedly");
+
+	# Resume every paused link, then everything must converge to the oracle.
+	foreach my $pair (grep { $paused{$_} } keys %paused)
+	{
+		my ($i, $j) = split / /, $pair;
+		run($s[$i], "SELECT edge_crdt.resume_peer('" . $n[$j]->name . "')");
+	}
+	ok(wait_converged(@n, { tables => [$t] }), "seed $seed: nodes converge");
+	is(join("\n", $o->errors), '', "seed $seed: every version carried one value");
+	my $expected = render_rows($o->expected_rows);
+	foreach my $node (@n)
+	{
+		is(table_dump($node, $t), $expected,
+			"seed $seed: " . $node->name . ' equals the oracle row for row');
+	}
+	cmp_ok(scalar(@{ $o->expected_rows }) - 1, '>', 0, "seed $seed: some rows survive");
+}
+
+$_->quit foreach @s;
+done_testing();

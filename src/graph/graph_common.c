@@ -549,6 +549,7 @@ direct_scan(GraphCtx *g, int h, const int32 *kv, int nk, bool skip_loops,
 	bool		ionly;
 	Buffer		vmbuf = InvalidBuffer;
 	ScanKeyData sk;
+	uint32		nrows = 0;
 
 	if (g->need_eid && g->eid_att != InvalidAttrNumber)
 		ieid = index_column_of(irel, g->eid_att);
@@ -577,6 +578,8 @@ direct_scan(GraphCtx *g, int h, const int32 *kv, int nk, bool skip_loops,
 			Datum		key;
 			Datum		d;
 
+			if ((++nrows & 4095) == 0)
+				CHECK_FOR_INTERRUPTS();
 			if (ionly && VM_ALL_VISIBLE(g->rel, ItemPointerGetBlockNumber(tid), &vmbuf))
 			{
 				IndexTuple	itup = scan->xs_itup;

@@ -541,7 +541,11 @@ reach_bfs(Reach *r, int32 *src, int32 nsrc, int max_depth, bool has_max_cost,
 			break;
 		nnext = graph_fetch_new(g, cur, ncur, &next);
 		for (int32 i = 0; i < nnext && !r->done; i++)
+		{
+			if ((i & 4095) == 0)
+				CHECK_FOR_INTERRUPTS();
 			reach_emit(r, next[i], d + 1, (d + 1) * w);
+		}
 		if (cur != src)
 			pfree(cur);
 		cur = next;
@@ -703,7 +707,11 @@ reach_bounded(Reach *r, int32 *src, int32 nsrc, int max_depth,
 
 	qsort_arg(all, nall, sizeof(int32), reach_cmp, g);
 	for (int32 i = 0; i < nall && !r->done; i++)
+	{
+		if ((i & 4095) == 0)
+			CHECK_FOR_INTERRUPTS();
 		reach_emit(r, all[i], g->v[all[i]].depth[0], g->v[all[i]].cost[0]);
+	}
 }
 
 static Datum

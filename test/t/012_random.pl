@@ -13,8 +13,9 @@ use Time::HiRes qw(usleep);
 use EdgeCrdt::Mesh qw(:all);
 use EdgeCrdt::Oracle;
 
-my @SEEDS = (1, 42, 20261126);
-my $OPS = 300;
+# Longer runs: EDGE_CRDT_RANDOM_SEEDS=1,2,3,4 EDGE_CRDT_RANDOM_OPS=2000
+my @SEEDS = split /,/, ($ENV{EDGE_CRDT_RANDOM_SEEDS} // '1,42,20261126');
+my $OPS = $ENV{EDGE_CRDT_RANDOM_OPS} // 300;
 my $KEYS = 20;
 
 my @n = (new_node('r1', 301));
@@ -34,7 +35,11 @@ ok($_->poll_query_until('postgres',
 
 # One psql session per node keeps a few hundred statements fast.
 my @s = map { $_->background_psql('postgres', on_error_stop => 0) } @n;
-$_->query_safe('SET search_path = public, edge_crdt') foreach @s;
+foreach (@s)
+{
+	$_->set_query_timer_restart;    # the timeout is per statement, not per session
+	$_->query_safe('SET search_path = public, edge_crdt');
+}
 
 # Run one statement; returns (output, error text).  BackgroundPsql keeps
 # stderr across queries, so clear it per statement.

@@ -46,6 +46,12 @@ our $SYNC_TIMEOUT = 60;
 
 my %node_ids;    # Cluster name -> edge_crdt node id
 
+# A broken replicator should fail a test in a minute, not in the default three
+# (poll_query_until and psql waits use this), so that the whole TAP suite
+# still finishes; PG_TEST_TIMEOUT_DEFAULT still overrides.
+$PostgreSQL::Test::Utils::timeout_default = 60
+  unless defined $ENV{PG_TEST_TIMEOUT_DEFAULT};
+
 =pod
 
 =item new_node($name, $node_id)
@@ -491,9 +497,9 @@ sub build
 =pod
 
 =item EdgeCrdt::Mesh::Proxy->new(target_port => P, latency_up => ms,
-latency_down => ms, jitter => ms)
+latency_down => ms, jitter => ms, seed => n, port => L)
 
-Start a proxy from a fresh 127.0.0.1 port to 127.0.0.1:P.  ->port is where
+Start a proxy from 127.0.0.1:L (default: a fresh port) to 127.0.0.1:P.  ->port is where
 clients connect; ->cmd('cut') etc. drive its control port.
 
 =cut
@@ -503,7 +509,7 @@ sub new
 	my ($class, %opts) = @_;
 	my $bin = build();
 	my $self = bless {
-		port => PostgreSQL::Test::Cluster::get_free_port(),
+		port => $opts{port} // PostgreSQL::Test::Cluster::get_free_port(),
 		control => PostgreSQL::Test::Cluster::get_free_port(),
 		target => $opts{target_port},
 		out => '',

@@ -1,0 +1,86 @@
+# A remote change that cannot be applied (a unique constraint other than
+# the primary key) is quarantined in edge_crdt.apply_errors with its content,
+# later changes keep flowing, and retry / discard bring the nodes together.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use EdgeCrdt::Mesh qw(:all);
+
+my @n = (new_node('q1', 701));
+require_replicator($n[0]);
+push @n, new_node('q2', 702);
+my ($q1, $q2) = @n;
+
+create_replicated(\@n, 'qu',
+	'CREATE TABLE qu (id int PRIMARY KEY, email text UNIQUE, v text)');
+full_mesh(@n);
+
+sub sql { my ($node, $query) = @_; return $node->safe_psql('postgres', $query); }
+
+# The same e-mail address registered on both sides while they cannot see
+# each other: each insert is fine locally, neither can be applied remotely.
+pause_all(@n);
+sql($q1, "INSERT INTO qu VALUES (1, 'ann\@example.com', 'q1')");
+sql($q2, "INSERT INTO qu VALUES (2, 'ann\@example.com', 'q2')");
+resume_all(@n);
+
+foreach my $node (@n)
+{
+	ok($node->poll_query_until('postgres', 'SELECT count(*) = 1 FROM edge_crdt.apply_errors'),
+		'conflicting insert quarantined on ' . $node->name);
+}
+is(sql($q2, "SELECT peer_name || ' ' || origin_node || ' ' || sqlstate || ' ' || (cardinality(messages) > 0) FROM edge_crdt.apply_errors"),
+	'q1 701 23505 true', 'q2 records peer, origin, SQLSTATE and the messages');
+like(sql($q2, 'SELECT error FROM edge_crdt.apply_errors'), qr/unique|duplicate/,
+	'and the error');
+
+# Later changes are not blocked, in either direction.
+sql($q1, "INSERT INTO qu VALUES (3, 'bob\@example.com', 'later')");
+sql($q2, "UPDATE qu SET v = 'q2 later' WHERE id = 2");
+ok(wait_converged(@n, { tables => [] }), 'sync completes with a change quarantined');
+is(sql($q2, 'SELECT v FROM qu WHERE id = 3'), 'later', 'q2 got q1\'s later insert');
+is(sql($q1, 'SELECT count(*) FROM qu WHERE id = 2'), '0', 'q1 still lacks row 2');
+# q2's update of row 2 ships the full row, which still clashes on q1
+ok($q1->poll_query_until('postgres', 'SELECT count(*) = 2 FROM edge_crdt.apply_errors'),
+	'q1 quarantines q2\'s update of row 2 as well');
+is(sql($q2, "SELECT state FROM edge_crdt.peers"), 'streaming', 'q2 keeps streaming from q1');
+
+# Fix the cause on q2 (row 2 gets another address); the fix travels to q1
+# as a self-sufficient change (full row) and applies there.
+sql($q2, "UPDATE qu SET email = 'ann2\@example.com' WHERE id = 2");
+ok($q1->poll_query_until('postgres', "SELECT email = 'ann2\@example.com' FROM qu WHERE id = 2"),
+	'q1 gets row 2 from the later, full change');
+
+# q2 retries q1's quarantined insert: it applies now.
+my $id = sql($q2, 'SELECT id FROM edge_crdt.apply_errors');
+is(sql($q2, "SELECT edge_crdt.retry_apply_error($id)"), 't', 'retry on q2 applies');
+is(sql($q2, 'SELECT count(*) FROM edge_crdt.apply_errors'), '0', 'and leaves the queue');
+# q1 discards the stale changes of row 2 (the later change superseded them).
+foreach $id (split /\n/, sql($q1, 'SELECT id FROM edge_crdt.apply_errors ORDER BY id'))
+{
+	sql($q1, "SELECT edge_crdt.discard_apply_error($id)");
+}
+is(sql($q1, 'SELECT count(*) FROM edge_crdt.apply_errors'), '0', 'discard on q1 empties the queue');
+
+ok(wait_converged(@n), 'converged after retry and discard');
+assert_identical(\@n, 'qu', 'both nodes have the same rows');
+is(sql($q1, "SELECT string_agg(id || '=' || email, ',' ORDER BY id) FROM qu"),
+	'1=ann@example.com,2=ann2@example.com,3=bob@example.com', 'the expected rows');
+
+# A retry that still fails stays quarantined, with the count of retries.
+pause_all(@n);
+sql($q1, "INSERT INTO qu VALUES (4, 'cy\@example.com', 'q1')");
+sql($q2, "INSERT INTO qu VALUES (5, 'cy\@example.com', 'q2')");
+resume_all(@n);
+ok($q2->poll_query_until('postgres', 'SELECT count(*) = 1 FROM edge_crdt.apply_errors'),
+	'second conflict quarantined on q2');
+$id = sql($q2, 'SELECT id FROM edge_crdt.apply_errors');
+is(sql($q2, "SELECT edge_crdt.retry_apply_error($id)"), 'f', 'retry before a fix fails');
+is(sql($q2, "SELECT retries FROM edge_crdt.apply_errors WHERE id = $id"), '1',
+	'and is counted');
+
+done_testing();

@@ -343,6 +343,16 @@ peer_stream(int32 our_node, RepOriginId originid)
 		}
 
 		len = PQgetCopyData(peer_conn, &buf, 1);
+		if (len == 0)
+		{
+			/* Read what the socket already holds before sleeping on it. */
+			if (PQconsumeInput(peer_conn) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_CONNECTION_FAILURE),
+						 errmsg("lost connection to peer \"%s\": %s", peer_name,
+								pchomp(PQerrorMessage(peer_conn)))));
+			len = PQgetCopyData(peer_conn, &buf, 1);
+		}
 		if (len > 0)
 		{
 			last_heard = GetCurrentTimestamp();

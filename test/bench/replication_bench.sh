@@ -138,7 +138,7 @@ psql_on B -c "SELECT edge_crdt.pause_peer('n_A')" >/dev/null
 psql_on C -c "SELECT edge_crdt.pause_peer('n_A')" >/dev/null
 for n in B C; do
 	psql_on $n -c "TRUNCATE native_t" >/dev/null
-	psql_on $n -c "CREATE SUBSCRIPTION native_sub_$n CONNECTION '$(dsn_of A)' PUBLICATION native_pub WITH (slot_name = 'native_$n')" 2>/dev/null
+	psql_on $n -c "CREATE SUBSCRIPTION native_sub_$n CONNECTION '$(dsn_of A)' PUBLICATION native_pub WITH (slot_name = 'native_${n,,}')" >/dev/null
 done
 sleep 3
 native_streamed=$(tps native)

@@ -380,3 +380,130 @@ peer_status_sql(PG_FUNCTION_ARGS)
 	LWLockRelease(replicator->lock);
 	return (Datum) 0;
 }
+
+/*
+ * join(peer_dsn text, local_dsn text) returns int
+ *	  Become a member of the mesh that the node at peer_dsn belongs to: that
+ *	  node and every peer it has become our peers (with the DSNs it uses for
+ *	  them), and each of them adds us with local_dsn.  Members we already
+ *	  peer with are left alone, so a join that failed halfway can be
+ *	  repeated.
+ */
+PG_FUNCTION_INFO_V1(join_sql);
+Datum
+join_sql(PG_FUNCTION_ARGS)
+{
+	char	   *seed_dsn;
+	char	   *local_dsn = NULL;
+	char	   *our_name;
+	int32		our_node;
+	PGconn	   *conn;
+	PGresult   *res;
+	List	   *names = NIL;
+	List	   *dsns = NIL;
+	ListCell   *ln,
+			   *ld;
+	int			joined = 0;
+	int			i;
+
+	EdgeCrdtRequireSharedState();
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("peer_dsn must not be null")));
+	seed_dsn = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	our_node = EdgeCrdtLocalNodeId(false);
+
+	/*
+	 * Order matters: a member adding us creates a logical slot on this node,
+	 * which waits for every transaction here that has an xid, ours included.
+	 * So nothing is written locally until every member has added us.
+	 */
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	SPI_execute("SELECT node_name, local_dsn FROM edge_crdt.node", true, 1);
+	our_name = pstrdup(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+	if (!PG_ARGISNULL(1))
+		local_dsn = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	else
+	{
+		local_dsn = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		if (local_dsn == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("the other nodes would not know how to reach this node"),
+					 errhint("Pass local_dsn, e.g. edge_crdt.join('<peer dsn>', 'host=<this host> dbname=<this db>'), or record it first with edge_crdt.set_local_dsn().")));
+		local_dsn = pstrdup(local_dsn);
+	}
+	SPI_finish();
+
+	/* The seed itself, under its own node name, and every peer it has. */
+	conn = connect_plain("join", seed_dsn);
+	res = remote_exec(conn, "join", "SELECT node_name FROM edge_crdt.local_node",
+					  0, NULL, PGRES_TUPLES_OK);
+	if (PQntuples(res) != 1)
+	{
+		PQclear(res);
+		PQfinish(conn);
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the node at peer_dsn is not an edge_crdt node")));
+	}
+	names = lappend(names, pstrdup(PQgetvalue(res, 0, 0)));
+	dsns = lappend(dsns, pstrdup(seed_dsn));
+	PQclear(res);
+	{
+		const char *params[1] = {psprintf("%d", our_node)};
+
+		res = remote_exec(conn, "join",
+						  "SELECT peer_name, dsn FROM edge_crdt.peer WHERE node_id <> $1::int4",
+						  1, params, PGRES_TUPLES_OK);
+	}
+	for (i = 0; i < PQntuples(res); i++)
+	{
+		names = lappend(names, pstrdup(PQgetvalue(res, i, 0)));
+		dsns = lappend(dsns, pstrdup(PQgetvalue(res, i, 1)));
+	}
+	PQclear(res);
+	PQfinish(conn);
+
+	/* Every member streams from us ... */
+	forboth(ln, names, ld, dsns)
+	{
+		const char *name = lfirst(ln);
+		const char *params[2] = {our_name, local_dsn};
+
+		conn = connect_plain(name, lfirst(ld));
+		res = remote_exec(conn, name,
+						  "SELECT edge_crdt.add_peer($1, $2) "
+						  "WHERE NOT EXISTS (SELECT 1 FROM edge_crdt.peer WHERE peer_name = $1)",
+						  2, params, PGRES_TUPLES_OK);
+		PQclear(res);
+		PQfinish(conn);
+	}
+
+	/* ... and we stream from every member. */
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	forboth(ln, names, ld, dsns)
+	{
+		Oid			types[2] = {TEXTOID, TEXTOID};
+		Datum		values[2] = {CStringGetTextDatum(lfirst(ln)),
+		CStringGetTextDatum(lfirst(ld))};
+
+		if (SPI_execute_with_args("SELECT edge_crdt.add_peer($1, $2) "
+								  "WHERE NOT EXISTS (SELECT 1 FROM edge_crdt.peer WHERE peer_name = $1)",
+								  2, types, values, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "add_peer failed");
+		joined++;
+	}
+	{
+		Oid			types[1] = {TEXTOID};
+		Datum		values[1] = {CStringGetTextDatum(local_dsn)};
+
+		SPI_execute_with_args("UPDATE edge_crdt.node SET local_dsn = $1",
+							  1, types, values, NULL, false, 0);
+	}
+	SPI_finish();
+	PG_RETURN_INT32(joined);
+}

@@ -5,7 +5,8 @@ CREATE TABLE edge_crdt.node (
 	node_id		int4 PRIMARY KEY CHECK (node_id > 0),
 	node_name	text NOT NULL,
 	region		text,
-	created_at	timestamptz NOT NULL DEFAULT now()
+	created_at	timestamptz NOT NULL DEFAULT now(),
+	local_dsn	text			-- how other nodes reach this one (join)
 );
 -- A database is at most one node.
 CREATE UNIQUE INDEX node_singleton ON edge_crdt.node ((true));

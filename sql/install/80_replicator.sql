@@ -40,6 +40,27 @@ CREATE FUNCTION edge_crdt.resume_peer(peer_name text) RETURNS void
 	AS 'MODULE_PATHNAME', 'resume_peer_sql' LANGUAGE C STRICT VOLATILE;
 COMMENT ON FUNCTION edge_crdt.resume_peer(text) IS 'resume a paused peer';
 
+CREATE FUNCTION edge_crdt.set_local_dsn(dsn text) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	UPDATE edge_crdt.node SET local_dsn = dsn;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'this database is not an edge_crdt node yet'
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  HINT = 'Call edge_crdt.create_node(''<node name>'') first.';
+	END IF;
+END;
+$$;
+COMMENT ON FUNCTION edge_crdt.set_local_dsn(text) IS
+	'record how other nodes reach this node (used by join)';
+
+CREATE FUNCTION edge_crdt.join(peer_dsn text, local_dsn text DEFAULT NULL) RETURNS int4
+	AS 'MODULE_PATHNAME', 'join_sql' LANGUAGE C CALLED ON NULL INPUT VOLATILE;
+COMMENT ON FUNCTION edge_crdt.join(text, text) IS
+	'join the mesh the node at peer_dsn belongs to: peer with every member and have each peer with us; returns the number of members joined';
+
 CREATE FUNCTION edge_crdt.peer_status(
 	OUT node_id int4, OUT state text, OUT pid int4,
 	OUT last_error text, OUT last_error_time timestamptz,
@@ -177,6 +198,9 @@ GRANT EXECUTE ON FUNCTION edge_crdt.retry_apply_error(bigint),
 	edge_crdt.discard_apply_error(bigint), edge_crdt.apply_change(bytea) TO edge_crdt_admin;
 
 REVOKE ALL ON FUNCTION edge_crdt.add_peer(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION edge_crdt.set_local_dsn(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION edge_crdt.join(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION edge_crdt.set_local_dsn(text), edge_crdt.join(text, text) TO edge_crdt_admin;
 REVOKE ALL ON FUNCTION edge_crdt.remove_peer(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION edge_crdt.pause_peer(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION edge_crdt.resume_peer(text) FROM PUBLIC;

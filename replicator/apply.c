@@ -93,6 +93,7 @@
 #include "utils/syscache.h"
 
 #include "edge_crdt/apply.h"
+#include "edge_crdt/conflict.h"
 #include "edge_crdt/hlc.h"
 #include "edge_crdt/relinfo.h"
 #include "edge_crdt/rowmeta.h"
@@ -132,6 +133,7 @@ typedef struct ApplyState
 {
 	const WireMessage *msg;
 	const char *peer;
+	int32		peer_node;		/* 0: unknown */
 	char	   *nspname;
 	char	   *relname;
 	const char *column;			/* column being worked on, for errcontext */
@@ -283,7 +285,8 @@ apply_error_callback(void *arg)
  */
 
 void
-ApplyWireChange(const WireMessage *msg, const char *peer, ApplyStats *stats)
+ApplyWireChange(const WireMessage *msg, const char *peer, int32 peer_node,
+				ApplyStats *stats)
 {
 	ApplyState	st;
 	ApplyStats	ignored;
@@ -310,6 +313,7 @@ ApplyWireChange(const WireMessage *msg, const char *peer, ApplyStats *stats)
 	memset(&st, 0, sizeof(st));
 	st.msg = msg;
 	st.peer = peer ? peer : "?";
+	st.peer_node = peer_node;
 	st.nspname = pnstrdup(msg->nspname.data, msg->nspname.len);
 	st.relname = pnstrdup(msg->relname.data, msg->relname.len);
 
@@ -731,6 +735,50 @@ apply_check_unchanged(ApplyState *st, AttrNumber attnum, CrdtVersion local,
  * ----------------------------------------------------------------
  */
 
+/*
+ * The remote row's primary key as text, "(v1,v2)", for conflict records.
+ * Only built when conflicts are logged.
+ */
+static char *
+apply_key_text(ApplyState *st)
+{
+	StringInfoData buf;
+	int			i;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '(');
+	for (i = 0; i < st->info->npk; i++)
+	{
+		AttrNumber	attnum = st->info->pk_attnums[i];
+		Oid			typoutput;
+		bool		isvarlena;
+
+		getTypeOutputInfo(TupleDescAttr(st->desc, attnum - 1)->atttypid,
+						  &typoutput, &isvarlena);
+		if (i > 0)
+			appendStringInfoChar(&buf, ',');
+		appendStringInfoString(&buf,
+							   OidOutputFunctionCall(typoutput, st->values[attnum - 1]));
+	}
+	appendStringInfoChar(&buf, ')');
+	return buf.data;
+}
+
+static void
+apply_log_row_conflict(ApplyState *st, ConflictKind kind, int64 local_cl)
+{
+	ConflictRecord r;
+
+	if (!edge_crdt_log_conflicts)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.kind = kind;
+	r.local_cl = local_cl;
+	r.remote_cl = st->msg->cl;
+	r.remote = st->msg->version;
+	ConflictLog(st->peer, st->rel, apply_key_text(st), &r, 1);
+}
+
 static void
 apply_row(ApplyState *st, ApplyStats *stats)
 {
@@ -741,7 +789,11 @@ apply_row(ApplyState *st, ApplyStats *stats)
 		int64		tomb_cl = TombstoneLookup(st->info->relid, apply_remote_key(st));
 
 		if (tomb_cl >= st->msg->cl)
+		{
 			stats->rows_skipped++;	/* that incarnation died here */
+			stats->conflicts++;
+			apply_log_row_conflict(st, CONFLICT_INCARNATION_LOST, tomb_cl);
+		}
 		else
 			apply_row_insert(st, stats);
 	}
@@ -812,8 +864,14 @@ apply_row_merge(ApplyState *st, ApplyStats *stats)
 	bool		newer;
 	bool		changed;
 	CrdtVersion *versions = palloc0(sizeof(CrdtVersion) * st->natts);
+	ConflictRecord *records = palloc0(sizeof(ConflictRecord) * st->natts);
+	CrdtVersion newest = {0, 0};
 	int64		conflicts = 0;
 	int			i;
+
+	for (i = 0; i < st->natts; i++)
+		if (st->present[i] && crdt_version_cmp(st->versions[i], newest) > 0)
+			newest = st->versions[i];
 
 	/* A row written before the table was replicated has no metadata yet. */
 	if (!local->tts_isnull[meta_attnum - 1])
@@ -827,6 +885,8 @@ apply_row_merge(ApplyState *st, ApplyStats *stats)
 	if (remote_cl < local_cl)
 	{
 		stats->rows_skipped++;	/* an older incarnation */
+		stats->conflicts++;
+		apply_log_row_conflict(st, CONFLICT_INCARNATION_LOST, local_cl);
 		return;
 	}
 	newer = remote_cl > local_cl;
@@ -885,7 +945,13 @@ apply_row_merge(ApplyState *st, ApplyStats *stats)
 						/* Each side had something the other lacked. */
 						if (!datum_image_eq(merged, st->values[i],
 											att->attbyval, att->attlen))
+						{
+							records[conflicts].kind = CONFLICT_CRDT_MERGED;
+							records[conflicts].column = NameStr(att->attname);
+							records[conflicts].local = lv;
+							records[conflicts].remote = rv;
 							conflicts++;
+						}
 					}
 				}
 			}
@@ -902,11 +968,33 @@ apply_row_merge(ApplyState *st, ApplyStats *stats)
 			versions[i] = rv;
 			changed = true;
 		}
-		else if (cmp < 0 && rv.hlc != 0)
-			conflicts++;		/* a concurrent write that lost to ours */
+		else if (cmp < 0 && crdt_version_cmp(rv, newest) == 0 &&
+				 (st->peer_node == 0 || rv.node == st->peer_node))
+		{
+			/*
+			 * A write the sender made in this very change (its newest
+			 * version) lost to ours.  Older versions a row image merely
+			 * carries are not conflicts.
+			 */
+			/* a concurrent write that lost to ours */
+			records[conflicts].kind = CONFLICT_LOCAL_WON;
+			records[conflicts].column = NameStr(att->attname);
+			records[conflicts].local = lv;
+			records[conflicts].remote = rv;
+			conflicts++;
+		}
 	}
 	st->column = NULL;
 	stats->conflicts += conflicts;
+	if (conflicts > 0 && edge_crdt_log_conflicts)
+	{
+		for (i = 0; i < conflicts; i++)
+		{
+			records[i].local_cl = local_cl;
+			records[i].remote_cl = remote_cl;
+		}
+		ConflictLog(st->peer, st->rel, apply_key_text(st), records, (int) conflicts);
+	}
 
 	if (!changed)
 	{
@@ -989,5 +1077,12 @@ apply_delete(ApplyState *st, ApplyStats *stats)
 		stats->rows_deleted++;
 	}
 	else
+	{
 		stats->rows_skipped++;	/* only the tombstone, or a newer row */
+		if (found)
+		{
+			stats->conflicts++;
+			apply_log_row_conflict(st, CONFLICT_DELETE_LOST, local_cl);
+		}
+	}
 }

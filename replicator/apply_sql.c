@@ -57,7 +57,7 @@ apply_change_sql(PG_FUNCTION_ARGS)
 	(void) set_config_option("session_replication_role", "replica",
 							 PGC_SUSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
-	ApplyWireChange(&msg, APPLY_SQL_PEER, &stats);
+	ApplyWireChange(&msg, APPLY_SQL_PEER, 0, &stats);
 	AtEOXact_GUC(true, nestlevel);
 
 	/* What the merge did, for tests that want to see it. */

@@ -428,7 +428,7 @@ peer_apply_change(const WireMessage *msg)
 	memset(&stats, 0, sizeof(stats));
 	PG_TRY();
 	{
-		ApplyWireChange(msg, peer_name, &stats);
+		ApplyWireChange(msg, peer_name, my_slot->peer_node, &stats);
 	}
 	PG_CATCH();
 	{

@@ -24,6 +24,7 @@
 #include "storage/shmem.h"
 #include "utils/guc.h"
 
+#include "edge_crdt/conflict.h"
 #include "edge_crdt/graph.h"
 #include "edge_crdt/hlc.h"
 #include "edge_crdt/replicator.h"
@@ -96,6 +97,7 @@ _PG_init(void)
 							NULL, NULL, NULL);
 
 	GraphDefineGucs();
+	ConflictDefineGucs();
 
 	MarkGUCPrefixReserved("edge_crdt");
 

@@ -40,6 +40,28 @@ CREATE FUNCTION edge_crdt.resume_peer(peer_name text) RETURNS void
 	AS 'MODULE_PATHNAME', 'resume_peer_sql' LANGUAGE C STRICT VOLATILE;
 COMMENT ON FUNCTION edge_crdt.resume_peer(text) IS 'resume a paused peer';
 
+/*
+ * Conflicts the apply resolved, when edge_crdt.log_conflicts is on.
+ * Versions are "hlc@node".
+ */
+CREATE TABLE edge_crdt.conflicts (
+	id			bigserial PRIMARY KEY,
+	logged_at	timestamptz NOT NULL DEFAULT now(),
+	peer_name	text NOT NULL,
+	relid		oid NOT NULL,
+	key			text NOT NULL,
+	column_name	text,
+	kind		text NOT NULL CHECK (kind IN ('local_won', 'crdt_merged', 'incarnation_lost', 'delete_lost')),
+	local_version	text,
+	remote_version	text,
+	local_cl	int8 NOT NULL,
+	remote_cl	int8 NOT NULL
+);
+COMMENT ON TABLE edge_crdt.conflicts IS
+	'conflicts resolved by the apply (edge_crdt.log_conflicts): local_won, crdt_merged, incarnation_lost, delete_lost';
+REVOKE ALL ON TABLE edge_crdt.conflicts FROM PUBLIC;
+GRANT SELECT, DELETE ON TABLE edge_crdt.conflicts TO edge_crdt_admin;
+
 CREATE FUNCTION edge_crdt.set_local_dsn(dsn text) RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp

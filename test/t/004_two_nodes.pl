@@ -17,6 +17,7 @@ max_replication_slots = 10
 max_wal_senders = 10
 max_worker_processes = 20
 output_plugin_libraries = 'pgoutput, test_decoding, edge_crdt'
+edge_crdt.log_conflicts = on
 });
 	$node->start;
 	$node->safe_psql('postgres', qq{
@@ -75,14 +76,28 @@ $b->safe_psql('postgres', "UPDATE item SET qty = 100 WHERE id = 1");
 # concurrent counter increments sum
 $a->safe_psql('postgres', "UPDATE item SET hits = hits OPERATOR(edge_crdt.+) 5 WHERE id = 2") for 1 .. 3;
 $b->safe_psql('postgres', "UPDATE item SET hits = hits OPERATOR(edge_crdt.+) 7 WHERE id = 2") for 1 .. 2;
+# the same column on both: the later version wins everywhere
+$a->safe_psql('postgres', 'UPDATE item SET qty = 20 WHERE id = 2');
+$b->safe_psql('postgres', 'UPDATE item SET qty = 21 WHERE id = 2');
 # delete on a vs update on b: the delete wins
 $a->safe_psql('postgres', 'DELETE FROM item WHERE id = 3');
 $b->safe_psql('postgres', "UPDATE item SET name = 'late' WHERE id = 3");
 $a->safe_psql('postgres', "SELECT edge_crdt.resume_peer('node_b')");
 $b->safe_psql('postgres', "SELECT edge_crdt.resume_peer('node_a')");
 sync_both();
-is(dump_item($a), "1|uno|100|0\n2|two|2|29", 'merged state on a');
+is(dump_item($a), "1|uno|100|0\n2|two|21|29", 'merged state on a');
 is(dump_item($b), dump_item($a), 'b equals a');
+
+# the resolutions are visible with edge_crdt.log_conflicts
+is($a->safe_psql('postgres',
+	"SELECT string_agg(DISTINCT kind || ':' || key || ':' || coalesce(column_name, '-'), ' ' ORDER BY kind || ':' || key || ':' || coalesce(column_name, '-')) FROM edge_crdt.conflicts"),
+	'crdt_merged:(2):hits incarnation_lost:(3):-',
+	'a logged the counter merge and the update of a row it deleted');
+is($b->safe_psql('postgres',
+	"SELECT string_agg(DISTINCT kind || ':' || key || ':' || coalesce(column_name, '-'), ' ') FROM edge_crdt.conflicts"),
+	'crdt_merged:(2):hits local_won:(2):qty', 'b logged the counter merge and the older write that lost');
+cmp_ok($a->safe_psql('postgres', "SELECT conflicts FROM edge_crdt.peers"), '>=', 2,
+	'the peers view counts them');
 
 # re-insert after delete starts a new incarnation everywhere
 $b->safe_psql('postgres', "INSERT INTO item VALUES (3, 'reborn', 0, 0)");

@@ -30,11 +30,13 @@ typedef struct ApplyStats
 
 /*
  * Apply one WIRE_ROW or WIRE_DELETE message.  peer names the sender in
- * errors (e.g. a clock beyond edge_crdt.max_clock_skew).  Raises an ERROR
+ * errors (e.g. a clock beyond edge_crdt.max_clock_skew); peer_node is its
+ * node id (0 if unknown): a column version of the sender's own that loses
+ * to ours is a conflict, an older version it merely carries is not.  Raises an ERROR
  * when the change cannot be applied (missing table or column, type
  * mismatch, constraint violation); the caller decides what to do with it.
  */
 extern void ApplyWireChange(const WireMessage *msg, const char *peer,
-							ApplyStats *stats);
+							int32 peer_node, ApplyStats *stats);
 
 #endif							/* EDGE_CRDT_APPLY_H */

@@ -111,6 +111,25 @@ ReplicatorWake(void)
 }
 
 void
+ReplicatorResetPeer(Oid dboid, int32 peer_node)
+{
+	int			i;
+
+	LWLockAcquire(replicator->lock, LW_EXCLUSIVE);
+	for (i = 0; i < REPLICATOR_MAX_PEERS; i++)
+	{
+		PeerSlot   *p = &replicator->peers[i];
+
+		if (p->dboid == dboid && p->peer_node == peer_node)
+		{
+			p->restart_after = 0;
+			p->failures = 0;
+		}
+	}
+	LWLockRelease(replicator->lock);
+}
+
+void
 ReplicatorStopPeerWorker(Oid dboid, int32 peer_node, int hold_ms)
 {
 	int			i;
@@ -411,19 +430,24 @@ manager_sync_workers(Oid dboid)
 	for (i = 0; i < REPLICATOR_MAX_PEERS; i++)
 	{
 		PeerSlot   *p = &replicator->peers[i];
-		bool		keep = false;
+		bool		exists = false;
+		bool		enabled = false;
 
 		if (p->dboid != dboid)
 			continue;
 		for (j = 0; j < nwanted; j++)
-			if (wanted[j].node == p->peer_node && wanted[j].enabled)
-				keep = true;
-		if (!keep)
+			if (wanted[j].node == p->peer_node)
+			{
+				exists = true;
+				enabled = wanted[j].enabled;
+			}
+		if (!enabled)
 		{
 			if (p->pid > 0)
 				kill(p->pid, SIGTERM);
-			else if (p->pid == 0)
-				p->dboid = InvalidOid;	/* free the slot */
+			/* a paused peer keeps its slot, so its counters survive */
+			else if (p->pid == 0 && !exists)
+				p->dboid = InvalidOid;
 			if (p->state != PEER_ERROR)
 				p->state = PEER_STOPPED;
 		}

@@ -223,19 +223,80 @@ edge_crdt_peer_main(Datum arg)
 }
 
 /*
+ * Wait until the connection's socket is ready as asked (or time runs out),
+ * sleeping on the latch so that a stop request (pause, remove, shutdown)
+ * is honoured at once even while the peer is unreachable.
+ */
+static void
+peer_wait_socket(PGconn *conn, int events, TimestampTz deadline, const char *what)
+{
+	for (;;)
+	{
+		long		ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+		int			rc;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ms <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errmsg("timed out %s peer \"%s\"", what, peer_name)));
+		rc = WaitLatchOrSocket(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH | events,
+							   PQsocket(conn), Min(ms, 1000L), PG_WAIT_EXTENSION);
+		if (rc & WL_LATCH_SET)
+			ResetLatch(MyLatch);
+		if (rc & events)
+			return;
+	}
+}
+
+/* PQexec that can be interrupted and gives up at the deadline. */
+static PGresult *
+peer_exec(PGconn *conn, const char *sql, TimestampTz deadline)
+{
+	PGresult   *res;
+	PGresult   *last = NULL;
+
+	if (!PQsendQuery(conn, sql))
+		return NULL;
+	for (;;)
+	{
+		while (PQisBusy(conn))
+		{
+			peer_wait_socket(conn, WL_SOCKET_READABLE, deadline, "waiting for");
+			if (PQconsumeInput(conn) == 0)
+				return NULL;
+		}
+		res = PQgetResult(conn);
+		if (res == NULL)
+			return last;
+		if (PQresultStatus(res) == PGRES_COPY_BOTH)
+			return res;			/* START_REPLICATION: no more results come */
+		if (last)
+			PQclear(last);
+		last = res;
+	}
+}
+
+/*
  * Connect in replication=database mode and make sure the other end is the
- * node we think it is: not ourselves, not a clone with our id.
+ * node we think it is: not ourselves, not a clone with our id.  Everything
+ * here waits on the latch, bounded by wal_receiver_timeout (10 s when that
+ * is off).
  */
 static PGconn *
 peer_connect(const char *dsn, int32 our_node, int32 peer_node)
 {
-	const char *keys[5];
-	const char *vals[5];
+	const char *keys[4];
+	const char *vals[4];
 	char		appname[NAMEDATALEN];
 	PGconn	   *conn;
 	PGresult   *res;
 	int32		remote_node;
+	TimestampTz deadline;
+	PostgresPollingStatusType status = PGRES_POLLING_WRITING;
 
+	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+										   wal_receiver_timeout > 0 ? wal_receiver_timeout : 10000);
 	snprintf(appname, sizeof(appname), "edge_crdt_%d", our_node);
 	keys[0] = "dbname";
 	vals[0] = dsn;
@@ -243,30 +304,38 @@ peer_connect(const char *dsn, int32 our_node, int32 peer_node)
 	vals[1] = "database";
 	keys[2] = "fallback_application_name";
 	vals[2] = appname;
-	keys[3] = "connect_timeout";
-	vals[3] = "10";
-	keys[4] = NULL;
-	vals[4] = NULL;
+	keys[3] = NULL;
+	vals[3] = NULL;
 
-	conn = PQconnectdbParams(keys, vals, true);
-	if (PQstatus(conn) != CONNECTION_OK)
+	conn = PQconnectStartParams(keys, vals, true);
+	if (conn == NULL || PQstatus(conn) == CONNECTION_BAD)
+		status = PGRES_POLLING_FAILED;
+	while (status != PGRES_POLLING_OK && status != PGRES_POLLING_FAILED)
 	{
-		char	   *msg = pchomp(PQerrorMessage(conn));
+		peer_conn = conn;		/* closed by peer_on_exit if we are stopped */
+		peer_wait_socket(conn, status == PGRES_POLLING_READING ?
+						 WL_SOCKET_READABLE : WL_SOCKET_WRITEABLE,
+						 deadline, "connecting to");
+		status = PQconnectPoll(conn);
+	}
+	if (status == PGRES_POLLING_FAILED)
+	{
+		char	   *msg = conn ? pchomp(PQerrorMessage(conn)) : "out of memory";
 
-		PQfinish(conn);
 		ereport(ERROR,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
 				 errmsg("could not connect to edge_crdt peer \"%s\": %s",
 						peer_name, msg)));
 	}
+	peer_conn = conn;
 
-	res = PQexec(conn, "SELECT node_id FROM edge_crdt.local_node");
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+	res = peer_exec(conn, "SELECT node_id FROM edge_crdt.local_node", deadline);
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
 	{
 		char	   *msg = pchomp(PQerrorMessage(conn));
 
-		PQclear(res);
-		PQfinish(conn);
+		if (res)
+			PQclear(res);
 		ereport(ERROR,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
 				 errmsg("could not read the node identity of peer \"%s\": %s",
@@ -275,24 +344,18 @@ peer_connect(const char *dsn, int32 our_node, int32 peer_node)
 	remote_node = pg_strtoint32(PQgetvalue(res, 0, 0));
 	PQclear(res);
 	if (remote_node == our_node)
-	{
-		PQfinish(conn);
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
 				 errmsg("peer \"%s\" has the same node id %d as this node",
 						peer_name, our_node),
 				 errdetail("Either the peer is this database itself, or one database was cloned from the other."),
 				 errhint("Give the clone a new identity: drop and recreate the extension there, then call edge_crdt.create_node().")));
-	}
 	if (remote_node != peer_node)
-	{
-		PQfinish(conn);
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("peer \"%s\" now has node id %d, expected %d",
 						peer_name, remote_node, peer_node),
 				 errhint("Remove the peer and add it again if the peer database was replaced.")));
-	}
 	return conn;
 }
 
@@ -311,12 +374,15 @@ peer_stream(int32 our_node, RepOriginId originid)
 			 "START_REPLICATION SLOT \"" EDGE_CRDT_SLOT_FMT "\" LOGICAL %X/%X "
 			 "(proto_version '%d', subscriber_node_id '%d')",
 			 our_node, LSN_FORMAT_ARGS(startpos), WIRE_PROTO_VERSION, our_node);
-	res = PQexec(peer_conn, cmd);
-	if (PQresultStatus(res) != PGRES_COPY_BOTH)
+	res = peer_exec(peer_conn, cmd,
+					TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+												wal_receiver_timeout > 0 ? wal_receiver_timeout : 10000));
+	if (res == NULL || PQresultStatus(res) != PGRES_COPY_BOTH)
 	{
 		char	   *msg = pchomp(PQerrorMessage(peer_conn));
 
-		PQclear(res);
+		if (res)
+			PQclear(res);
 		ereport(ERROR,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
 				 errmsg("could not start streaming from peer \"%s\": %s",

@@ -167,6 +167,7 @@ add_peer_sql(PG_FUNCTION_ARGS)
 			elog(ERROR, "could not insert into edge_crdt.peer");
 		SPI_finish();
 	}
+	ReplicatorResetPeer(MyDatabaseId, peer_node);
 	ReplicatorWake();
 	PG_RETURN_INT32(peer_node);
 }
@@ -298,9 +299,10 @@ set_peer_enabled(FunctionCallInfo fcinfo, bool enabled)
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	Oid			types[2] = {BOOLOID, TEXTOID};
 	Datum		values[2];
+	int32		node;
 
 	EdgeCrdtRequireSharedState();
-	(void) lookup_peer(name, NULL);
+	node = lookup_peer(name, NULL);
 	values[0] = BoolGetDatum(enabled);
 	values[1] = CStringGetTextDatum(name);
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -308,6 +310,8 @@ set_peer_enabled(FunctionCallInfo fcinfo, bool enabled)
 	SPI_execute_with_args("UPDATE edge_crdt.peer SET enabled = $1 WHERE peer_name = $2",
 						  2, types, values, NULL, false, 0);
 	SPI_finish();
+	if (enabled)
+		ReplicatorResetPeer(MyDatabaseId, node);
 	ReplicatorWake();
 	PG_RETURN_VOID();
 }

@@ -11,7 +11,9 @@
 #    the change set is complete; this prints TPS and WAL bytes per update
 #    with and without replication.
 #
-# Environment: BENCH_SECONDS (15), BENCH_ROUNDS (2), BENCH_CLIENTS (2).
+# Environment: BENCH_SECONDS (15), BENCH_ROUNDS (2), BENCH_CLIENTS (2),
+# BENCH_SYNC_COMMIT (on; "off" makes the run CPU-bound instead of
+# fsync-bound).
 #
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -21,7 +23,8 @@ ROUNDS=${BENCH_ROUNDS:-2}
 CLIENTS=${BENCH_CLIENTS:-2}
 ROWS=10000
 
-bench_start
+bench_start "synchronous_commit = ${BENCH_SYNC_COMMIT:-on}"
+echo "synchronous_commit = ${BENCH_SYNC_COMMIT:-on}, $CLIENTS clients, ${SECS}s x $ROUNDS rounds"
 $PSQL <<SQL
 CREATE EXTENSION edge_crdt;
 SELECT edge_crdt.create_node('bench');

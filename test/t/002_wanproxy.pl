@@ -97,6 +97,33 @@ is($proxy->cmd('restore'), 'ok', 'restore accepted');
 ok($r && @$r == 1, 'queries work again after restore');
 like($proxy->cmd('status'), qr/^state=up /, 'status says up');
 
+# A stall is a silent partition: an open connection hangs (no error) and
+# carries on when the link is restored; a new connection cannot complete.
+my ($so, $se) = ('', '');
+$h = IPC::Run::start(
+	[
+		'psql', '-X', '-At', '-h', '127.0.0.1', '-p', $proxy->port,
+		'-d', 'postgres', '-c', 'SELECT pg_sleep(0.5)', '-c', 'SELECT 42'
+	],
+	'>', \$so, '2>', \$se);
+$deadline = time() + 10;
+usleep(20_000) until $proxy->cmd('status') =~ /conns=[1-9]/ || time() > $deadline;
+is($proxy->cmd('stall'), 'ok', 'stall accepted');
+$t0 = time();
+like($proxy->cmd('status'), qr/^state=stalled conns=1 /, 'status says stalled, connection kept');
+{
+	local $ENV{PGCONNECT_TIMEOUT} = 2;
+	my ($r2, $e2) = query_times($proxy->port, 1);
+	ok(!defined $r2, 'a new connection times out while stalled');
+	like($e2, qr/timeout expired/, 'with a connect timeout, not a refusal');
+}
+$h->pump_nb;
+is($so, '', 'the open session got no answer while stalled');
+is($proxy->cmd('restore'), 'ok', 'restore after stall');
+ok($h->finish, 'the open session completes after restore') or diag($se);
+like($so, qr/^\n?42$/m, 'and gets its answer');
+cmp_ok(time() - $t0, '>=', 2, 'which took as long as the stall');
+
 # Bulk data through the proxy with jitter arrives complete and in order.
 is($proxy->cmd('latency 5 5 4'), 'ok', 'jitter on');
 my ($bo, $be);

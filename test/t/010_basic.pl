@@ -86,6 +86,15 @@ note "versions of column a: "
 resume_all(@n);
 ok(wait_converged(@n), 'concurrent same-column updates converge');
 my $a3 = "same-$winner";
+my ($applied, $conflicts) = (0, 0);
+foreach my $node (@n)
+{
+	my ($a, $c) = split /\|/, sql($node, 'SELECT sum(changes_applied), sum(conflicts) FROM edge_crdt.peers');
+	$applied += $a;
+	$conflicts += $c;
+}
+cmp_ok($applied, '>', 0, "peers view counts applied changes ($applied)");
+cmp_ok($conflicts, '>', 0, "peers view counts resolved conflicts ($conflicts)");
 dump_is([ [ 1, 'a-from-n1', 'b-from-n2' ], [ 3, $a3, 'b3-n1' ] ],
 	"same column: the greatest version ($winner) wins on every node");
 
@@ -151,6 +160,23 @@ my $row10 = $oracle->expected_rows->[1];
 dump_is([ [ 1, 'third-life', 'x' ], [ 3, $a3, 'b3-n1' ], $row10 ],
 	'concurrent inserts of one key merge into one row (' . join(',', map { $_ // 'NULL' } @$row10) . ')');
 is(join(' ', $oracle->errors), '', 'no version carried two values');
+
+# A delete can arrive before the insert it deletes: n3 does not stream from
+# n1 for a while; n1 inserts, n2 deletes what it received.  n3 gets the
+# tombstone first and must not resurrect the row when the insert follows.
+pause_peers($n3, 'n1');
+my $tomb = "SELECT count(*) FROM edge_crdt.tombstone WHERE relid = 't'::regclass";
+my $before = sql($n3, $tomb);
+sql($n1, "INSERT INTO t VALUES (20, 'early', 'x')");
+ok($n2->poll_query_until('postgres', 'SELECT count(*) = 1 FROM t WHERE id = 20'), 'n2 has row 20');
+sql($n2, 'DELETE FROM t WHERE id = 20');
+ok($n3->poll_query_until('postgres', "SELECT ($tomb) = $before + 1"),
+	'n3 records the tombstone of a row it never had');
+is(sql($n3, 'SELECT count(*) FROM t WHERE id = 20'), '0', 'and has no row 20');
+resume_peers($n3, 'n1');
+ok(wait_converged(@n), 'converged after the late insert');
+is(sql($_, 'SELECT count(*) FROM t WHERE id = 20'), '0', 'late insert does not resurrect row 20 on ' . $_->name)
+  foreach @n;
 
 # A primary key change is a delete of the old key and an insert of the new.
 sql($n2, 'UPDATE t SET id = 11 WHERE id = 10');

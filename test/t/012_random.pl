@@ -1,5 +1,6 @@
 # Randomized convergence against the lattice oracle (EdgeCrdt::Oracle):
-# random inserts, updates, deletes and gcounter increments on three nodes,
+# random inserts, updates, deletes and gcounter increments on three nodes, in
+# transactions of one or several statements,
 # with random pauses of random links so that delivery orders differ; fixed
 # seeds.  At the end every node must equal the oracle, row for row.
 use strict;
@@ -12,6 +13,7 @@ use Test::More;
 use Time::HiRes qw(usleep);
 use EdgeCrdt::Mesh qw(:all);
 use EdgeCrdt::Oracle;
+use JSON::PP;
 
 # Longer runs: EDGE_CRDT_RANDOM_SEEDS=1,2,3,4 EDGE_CRDT_RANDOM_OPS=2000
 my @SEEDS = split /,/, ($ENV{EDGE_CRDT_RANDOM_SEEDS} // '1,42,20261126');
@@ -55,6 +57,27 @@ sub run
 
 my @words = qw(alpha beta gamma delta eps zeta eta theta iota kappa);
 
+# One random statement on key $k of table $t, returning the row state.
+sub random_statement
+{
+	my ($t, $ret, $k, $r) = @_;
+	if ($r < 0.22)
+	{
+		my $a = int(rand(1000));
+		my $b = rand() < 0.2 ? 'NULL' : "'" . $words[ rand(@words) ] . "'";
+		return [ "INSERT INTO $t VALUES ($k, $a, $b, " . int(rand(3)) . ") RETURNING $ret", 'insert' ];
+	}
+	return [ "UPDATE $t SET a = " . int(rand(1000)) . " WHERE id = $k RETURNING $ret", 'update' ]
+	  if $r < 0.40;
+	return [ "UPDATE $t SET b = '" . $words[ rand(@words) ] . "' WHERE id = $k RETURNING $ret", 'update' ]
+	  if $r < 0.52;
+	return [ "UPDATE $t SET a = a + 1, b = NULL WHERE id = $k RETURNING $ret", 'update' ]
+	  if $r < 0.60;
+	return [ "UPDATE $t SET c = c + " . (1 + int(rand(5))) . " WHERE id = $k RETURNING $ret", 'incr' ]
+	  if $r < 0.84;
+	return [ "DELETE FROM $t WHERE id = $k RETURNING $ret", 'delete' ];
+}
+
 foreach my $seed (@SEEDS)
 {
 	srand($seed);
@@ -63,7 +86,7 @@ foreach my $seed (@SEEDS)
 		columns => [ [ id => 'key' ], [ a => 'plain' ], [ b => 'plain' ], [ c => 'gcounter' ] ]);
 	my $ret = $o->returning_row;
 	my %paused;    # "i j" -> node i is not streaming from node j
-	my %count = (insert => 0, update => 0, incr => 0, delete => 0, noop => 0, pause => 0);
+	my %count = (insert => 0, update => 0, incr => 0, delete => 0, noop => 0, pause => 0, multi => 0);
 	my @unexpected;
 
 	for my $op (1 .. $OPS)
@@ -87,69 +110,69 @@ foreach my $seed (@SEEDS)
 		usleep(int(50_000 + rand(200_000))) if rand() < 0.04;
 
 		my $i = int(rand(3));
-		my $r = rand();
-		# Mostly insert keys that are dead and touch keys that are alive
-		# (according to the oracle: the node may not know yet).
-		my @alive = grep { my $st = $o->state($_); $st && $st->{cl} % 2 } 1 .. $KEYS;
-		my %is_alive = map { $_ => 1 } @alive;
-		my @dead = grep { !$is_alive{$_} } 1 .. $KEYS;
-		my $pool = $r < 0.22 ? \@dead : \@alive;
-		my $k = (@$pool && rand() < 0.8) ? $pool->[ rand(@$pool) ] : 1 + int(rand($KEYS));
-		my ($sql, $kind);
-		if ($r < 0.22)
+		# Most transactions are one statement; some are several, often on
+		# the same key.  Only the state a transaction commits is ever
+		# shipped, so only that is recorded (last state per key).
+		my $nstmt = rand() < 0.75 ? 1 : 2 + int(rand(3));
+		my (@stmts, $k);
+		for (1 .. $nstmt)
 		{
-			my $a = int(rand(1000));
-			my $b = rand() < 0.2 ? 'NULL' : "'" . $words[ rand(@words) ] . "'";
-			$sql = "INSERT INTO $t VALUES ($k, $a, $b, " . int(rand(3)) . ") RETURNING $ret";
-			$kind = 'insert';
-		}
-		elsif ($r < 0.40)
-		{
-			$sql = "UPDATE $t SET a = " . int(rand(1000)) . " WHERE id = $k RETURNING $ret";
-			$kind = 'update';
-		}
-		elsif ($r < 0.52)
-		{
-			$sql = "UPDATE $t SET b = '" . $words[ rand(@words) ] . "' WHERE id = $k RETURNING $ret";
-			$kind = 'update';
-		}
-		elsif ($r < 0.60)
-		{
-			$sql = "UPDATE $t SET a = a + 1, b = NULL WHERE id = $k RETURNING $ret";
-			$kind = 'update';
-		}
-		elsif ($r < 0.84)
-		{
-			$sql = "UPDATE $t SET c = c + " . (1 + int(rand(5))) . " WHERE id = $k RETURNING $ret";
-			$kind = 'incr';
-		}
-		else
-		{
-			$sql = "DELETE FROM $t WHERE id = $k RETURNING $ret";
-			$kind = 'delete';
+			my $r = rand();
+			# Mostly insert keys that are dead and touch keys that are
+			# alive (according to the oracle: the node may not know yet).
+			my @alive = grep { my $st = $o->state($_); $st && $st->{cl} % 2 } 1 .. $KEYS;
+			my %is_alive = map { $_ => 1 } @alive;
+			my @dead = grep { !$is_alive{$_} } 1 .. $KEYS;
+			my $pool = $r < 0.22 ? \@dead : \@alive;
+			$k = (defined $k && rand() < 0.5) ? $k
+			  : (@$pool && rand() < 0.8) ? $pool->[ rand(@$pool) ]
+			  : 1 + int(rand($KEYS));
+			push @stmts, random_statement($t, $ret, $k, $r);
 		}
 
-		my ($out, $err) = run($s[$i], $sql);
-		if ($err ne '')
+		my ($failed, @results);
+		run($s[$i], 'BEGIN') if $nstmt > 1;
+		foreach my $st (@stmts)
 		{
-			# An insert of a key the node already has (or is applying right
-			# now) is the only statement allowed to fail.
-			if ($kind eq 'insert' && $err =~ /duplicate key value violates unique constraint/)
+			my ($sql, $kind) = @$st;
+			my ($out, $err) = run($s[$i], $sql);
+			if ($err ne '')
 			{
-				$count{noop}++;
-				next;
+				# An insert of a key the node already has (or is applying
+				# right now) is the only statement allowed to fail.
+				push @unexpected, $n[$i]->name . ": $sql: $err"
+				  unless $kind eq 'insert'
+				  && $err =~ /duplicate key value violates unique constraint/;
+				$failed = 1;
+				last;
 			}
-			push @unexpected, $n[$i]->name . ": $sql: $err";
-			next;
+			push @results, [ $kind, $out ] if $out ne '';
 		}
-		if ($out eq '')
+		if ($nstmt > 1)
 		{
-			$count{noop}++;    # no such row on that node right now
+			my (undef, $err) = run($s[$i], $failed ? 'ROLLBACK' : 'COMMIT');
+			push @unexpected, $n[$i]->name . ": commit: $err" if $err ne '';
+			$count{multi}++ unless $failed;
+		}
+		if ($failed || !@results)
+		{
+			$count{noop}++;
 			next;
 		}
-		if ($kind eq 'delete') { $o->record_deleted_returned($out) }
-		else { $o->record_returned($out) }
-		$count{$kind}++;
+		my (%last, @order);
+		foreach my $res (@results)
+		{
+			my $key = decode_json($res->[1])->[0];
+			push @order, $key unless exists $last{$key};
+			$last{$key} = $res;
+		}
+		foreach my $key (@order)
+		{
+			my ($kind, $out) = @{ $last{$key} };
+			if ($kind eq 'delete') { $o->record_deleted_returned($out) }
+			else { $o->record_returned($out) }
+			$count{$kind}++;
+		}
 	}
 	note "seed $seed: " . join(', ', map { "$_=$count{$_}" } sort keys %count);
 	is(join("\n", @unexpected), '', "seed $seed: no statement failed unexpectedly");

@@ -20,7 +20,12 @@
  * Control: line commands on a TCP port on 127.0.0.1, one answer line each:
  *	  cut                               close every connection and refuse new
  *	                                    ones until restore ("ok")
- *	  restore                           accept connections again ("ok")
+ *	  stall                             a silent partition: connections stay
+ *	                                    open but nothing moves, new ones are
+ *	                                    not accepted (they hang in the listen
+ *	                                    backlog) ("ok")
+ *	  restore                           undo cut or stall: queued data flows,
+ *	                                    connections are accepted ("ok")
  *	  latency <up_ms> <down_ms> <jitter_ms>   applies to chunks read from now on
  *	  status                            "state=up|cut conns=N latency_up=..."
  *	  quit                              exit the proxy ("ok")
@@ -108,6 +113,7 @@ static int	listen_fd = -1;
 static int	control_fd = -1;
 static int	target_port;
 static int	link_cut;
+static int	link_stalled;
 static int	latency_up_ms;
 static int	latency_down_ms;
 static int	jitter_ms;
@@ -145,7 +151,7 @@ usage(FILE *out)
 			"its direction's latency +- uniform jitter (order kept per connection).\n"
 			"\"up\" is client -> target, \"down\" is target -> client.\n"
 			"Control port (127.0.0.1, one command per line, one answer line each):\n"
-			"  cut | restore | latency UP_MS DOWN_MS JITTER_MS | status | quit\n");
+			"  cut | stall | restore | latency UP_MS DOWN_MS JITTER_MS | status | quit\n");
 }
 
 static int64_t
@@ -472,9 +478,15 @@ ctl_command(int fd, char *line)
 			conn_close(&conns[i]);
 		ctl_reply(fd, "ok");
 	}
+	else if (strcmp(argv[0], "stall") == 0 && argc == 1)
+	{
+		link_stalled = 1;
+		ctl_reply(fd, "ok");
+	}
 	else if (strcmp(argv[0], "restore") == 0 && argc == 1)
 	{
 		link_cut = 0;
+		link_stalled = 0;
 		ctl_reply(fd, "ok");
 	}
 	else if (strcmp(argv[0], "latency") == 0 && argc == 4)
@@ -499,7 +511,8 @@ ctl_command(int fd, char *line)
 	else if (strcmp(argv[0], "status") == 0 && argc == 1)
 		ctl_reply(fd, "state=%s conns=%d latency_up=%d latency_down=%d jitter=%d "
 				  "accepted=%llu refused=%llu bytes_up=%llu bytes_down=%llu",
-				  link_cut ? "cut" : "up", conn_count(), latency_up_ms,
+				  link_cut ? "cut" : link_stalled ? "stalled" : "up",
+				  conn_count(), latency_up_ms,
 				  latency_down_ms, jitter_ms, accepted, refused, bytes_up,
 				  bytes_down);
 	else if (strcmp(argv[0], "quit") == 0 && argc == 1)
@@ -508,7 +521,7 @@ ctl_command(int fd, char *line)
 		quit_requested = 1;
 	}
 	else
-		ctl_reply(fd, "error: unknown command (cut, restore, latency UP DOWN JITTER, status, quit)");
+		ctl_reply(fd, "error: unknown command (cut, stall, restore, latency UP DOWN JITTER, status, quit)");
 }
 
 static void
@@ -646,7 +659,8 @@ main(int argc, char **argv)
 		int64_t		next_release = -1;
 		int			timeout_ms;
 
-		pfds[npfd].fd = listen_fd;
+		/* a stalled link leaves new connections in the listen backlog */
+		pfds[npfd].fd = link_stalled ? -1 : listen_fd;
 		pfds[npfd++].events = POLLIN;
 		pfds[npfd].fd = control_fd;
 		pfds[npfd++].events = POLLIN;
@@ -663,7 +677,7 @@ main(int argc, char **argv)
 			short		cev = 0,
 						tev = 0;
 
-			if (c->used)
+			if (c->used && !link_stalled)
 			{
 				if (pipe_can_read(&c->up))
 					cev |= POLLIN;
@@ -712,7 +726,7 @@ main(int argc, char **argv)
 			short		trev = pfds[conn_base + 2 * i + 1].revents;
 			int			ok = 1;
 
-			if (!c->used)
+			if (!c->used || link_stalled)
 				continue;
 			if ((crev & (POLLIN | POLLHUP | POLLERR)) && pipe_can_read(&c->up))
 				ok = pipe_read(&c->up, c->client_fd, latency_up_ms, &bytes_up);

@@ -101,6 +101,12 @@ extern void ReplicatorStopPeerWorker(Oid dboid, int32 peer_node, int hold_ms);
 /* A peer worker is exiting (failed: with an error). */
 extern void ReplicatorPeerExited(PeerSlot *slot, bool failed);
 
+/*
+ * Forget the restart hold and backoff of a peer: it was added again or
+ * resumed, so its worker should start at once.
+ */
+extern void ReplicatorResetPeer(Oid dboid, int32 peer_node);
+
 /* Entry points (bgw_function_name). */
 extern PGDLLEXPORT void edge_crdt_launcher_main(Datum arg);
 extern PGDLLEXPORT void edge_crdt_manager_main(Datum arg);

@@ -383,8 +383,13 @@ sub wait_converged
 
 	foreach my $n (@nodes)
 	{
+		my $t0 = time();
 		my ($ret, $out, $err) = $n->psql($DB,
 			"SELECT edge_crdt.wait_for_sync('$timeout s')");
+		# slow syncs are worth a look even when they succeed
+		note(sprintf("wait_for_sync on %s took %.1f s\n%s", $n->name, time() - $t0,
+				join("\n", map { peers_report($_) } @nodes)))
+		  if time() - $t0 > 5;
 		if ($ret != 0 || $out ne 't')
 		{
 			diag("wait_for_sync on " . $n->name . " returned '$out' $err");

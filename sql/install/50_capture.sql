@@ -126,7 +126,7 @@ BEGIN
 		RAISE EXCEPTION 'cannot replicate table % without a primary key', rel
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 				  DETAIL = 'Rows are matched across nodes by primary key.',
-				  HINT = format('Add one, e.g. ALTER TABLE %s ADD PRIMARY KEY (...), using edge_crdt.next_id() or uuids for new keys.', rel);
+				  HINT = format('Add one, e.g. ALTER TABLE %s ADD PRIMARY KEY (...), with keys that cannot collide across regions (uuids).', rel);
 	END IF;
 	IF EXISTS (SELECT 1 FROM pg_index i
 			   JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)

@@ -222,24 +222,13 @@ plugin_rel_build(PluginRel *entry, Relation rel)
 	for (i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
-		HeapTuple	typtup;
-		Oid			func;
-		bool		isvarlena;
 
 		if (att->attisdropped || att->attnum == entry->meta_attnum)
 			continue;
 		entry->typnames[i] = MemoryContextStrdup(plugin_rels_cxt,
 												 format_type_be_qualified(att->atttypid));
-		typtup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(att->atttypid));
-		if (!HeapTupleIsValid(typtup))
-			elog(ERROR, "cache lookup failed for type %u", att->atttypid);
-		entry->binary[i] = OidIsValid(((Form_pg_type) GETSTRUCT(typtup))->typsend);
-		ReleaseSysCache(typtup);
-		if (entry->binary[i])
-			getTypeBinaryOutputInfo(att->atttypid, &func, &isvarlena);
-		else
-			getTypeOutputInfo(att->atttypid, &func, &isvarlena);
-		fmgr_info_cxt(func, &entry->out_finfo[i], plugin_rels_cxt);
+		entry->binary[i] = ReplValueOutput(att->atttypid, &entry->out_finfo[i],
+										   plugin_rels_cxt);
 	}
 
 	pkoid = RelationGetPrimaryKeyIndex(rel);

@@ -55,6 +55,27 @@ relinfo_invalidate(Datum arg, Oid relid)
 	}
 }
 
+bool
+ReplValueOutput(Oid typid, FmgrInfo *finfo, MemoryContext cxt)
+{
+	HeapTuple	typtup;
+	bool		binary;
+	Oid			func;
+	bool		isvarlena;
+
+	typtup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+	if (!HeapTupleIsValid(typtup))
+		elog(ERROR, "cache lookup failed for type %u", typid);
+	binary = OidIsValid(((Form_pg_type) GETSTRUCT(typtup))->typsend);
+	ReleaseSysCache(typtup);
+	if (binary)
+		getTypeBinaryOutputInfo(typid, &func, &isvarlena);
+	else
+		getTypeOutputInfo(typid, &func, &isvarlena);
+	fmgr_info_cxt(func, finfo, cxt);
+	return binary;
+}
+
 Oid
 RowMetaTypeOid(void)
 {
@@ -193,21 +214,10 @@ relinfo_build(ReplRelInfo *info, Relation rel)
 		{
 			AttrNumber	attnum = ind->indkey.values[i];
 			Oid			typid = TupleDescAttr(desc, attnum - 1)->atttypid;
-			Oid			func;
-			bool		isvarlena;
-			HeapTuple	typtup;
 
 			info->pk_attnums[i] = attnum;
-			typtup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
-			if (!HeapTupleIsValid(typtup))
-				elog(ERROR, "cache lookup failed for type %u", typid);
-			info->pk_binary[i] = OidIsValid(((Form_pg_type) GETSTRUCT(typtup))->typsend);
-			ReleaseSysCache(typtup);
-			if (info->pk_binary[i])
-				getTypeBinaryOutputInfo(typid, &func, &isvarlena);
-			else
-				getTypeOutputInfo(typid, &func, &isvarlena);
-			fmgr_info_cxt(func, &info->pk_out_finfo[i], relinfo_cxt);
+			info->pk_binary[i] = ReplValueOutput(typid, &info->pk_out_finfo[i],
+												 relinfo_cxt);
 		}
 		ReleaseSysCache(indtup);
 	}

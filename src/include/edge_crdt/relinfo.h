@@ -53,6 +53,12 @@ extern ReplRelInfo *ReplRelInfoGet(Relation rel);
  */
 extern AttrNumber ReplicatedMetaAttnum(Relation rel);
 
+/*
+ * How values of a type travel: its send function when it has one (returns
+ * true), else its output function.  finfo is set up in cxt.
+ */
+extern bool ReplValueOutput(Oid typid, FmgrInfo *finfo, MemoryContext cxt);
+
 /* Oid of the edge_crdt.rowmeta type, or InvalidOid outside the extension. */
 extern Oid	RowMetaTypeOid(void);
 

@@ -72,6 +72,8 @@ SELECT * FROM edge_crdt.traverse('graph_xv'::regclass, 1);
 SELECT * FROM edge_crdt.reachable(NULL::regclass, ARRAY[1]);
 -- named graphs
 SELECT * FROM edge_crdt.traverse('graph_nope', 1);
+-- an untyped literal picks the named overload; with no such graph, a table
+-- of that name is meant
 SELECT * FROM edge_crdt.traverse('graph_x', 1);
 SELECT edge_crdt.graph_create('graph_xn', 'graph_x', 'source', 'nope');
 SELECT edge_crdt.graph_create('graph_xn', 'graph_xi', 'source', 'target');

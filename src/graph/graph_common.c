@@ -39,6 +39,7 @@
 #include "access/tableam.h"
 #include "access/visibilitymap.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
@@ -57,6 +58,7 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/regproc.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
 #include "utils/rls.h"
@@ -1767,8 +1769,13 @@ graph_heap_pop(GraphHeap *h)
 
 /*---- Named graphs ----*/
 
-/* Look a named graph up in edge_crdt.graph; the strings outlive the call. */
-void
+/*
+ * Look a named graph up in edge_crdt.graph; the strings outlive the call.
+ * An untyped string literal resolves to the text (named graph) overload,
+ * so when no graph has that name but a table does, that table is meant:
+ * return false with *relid set and the defaults of the regclass form.
+ */
+bool
 graph_lookup_named(const char *name, Oid *relid, GraphOptions *named,
 				   bool *directed)
 {
@@ -1790,10 +1797,24 @@ graph_lookup_named(const char *name, Oid *relid, GraphOptions *named,
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "graph lookup failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed == 0)
+	{
+		List	   *qname = stringToQualifiedNameList(name);
+		Oid			tableid = RangeVarGetRelid(makeRangeVarFromNameList(qname),
+											   NoLock, true);
+
+		SPI_finish();
+		if (OidIsValid(tableid))
+		{
+			*relid = tableid;
+			*directed = true;
+			memset(named, 0, sizeof(*named));
+			return false;
+		}
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("graph \"%s\" does not exist", name),
 				 errhint("Create it with edge_crdt.graph_create(), or pass an edge table as regclass, e.g. 'my_edges'::regclass.")));
+	}
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
 	memset(named, 0, sizeof(*named));
@@ -1804,6 +1825,7 @@ graph_lookup_named(const char *name, Oid *relid, GraphOptions *named,
 	named->weight_col = isnull ? NULL : MemoryContextStrdup(caller, TextDatumGetCString(d));
 	*directed = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
 	SPI_finish();
+	return true;
 }
 
 /* Direction for a named graph: undirected graphs only go "any" way. */

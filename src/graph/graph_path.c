@@ -367,16 +367,19 @@ graph_shortest_path_named_sql(PG_FUNCTION_ARGS)
 {
 	Oid			relid;
 	GraphOptions named;
+	bool		is_graph;
 	bool		directed;
 	int			dir;
 
 	static const char *const names[] = {"graph", "source", "target"};
 
 	graph_require_args(fcinfo, 3, names);
-	graph_lookup_named(text_to_cstring(PG_GETARG_TEXT_PP(0)), &relid, &named, &directed);
+	is_graph = graph_lookup_named(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+								  &relid, &named, &directed);
 	dir = graph_named_direction(PG_ARGISNULL(3) ? NULL : PG_GETARG_TEXT_PP(3), directed);
 	return shortest_path_impl(fcinfo, relid, dir,
-							  PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4), &named);
+							  PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4),
+						 is_graph ? &named : NULL);
 }
 
 /*---- Yen ----*/
@@ -625,14 +628,17 @@ graph_k_shortest_paths_named_sql(PG_FUNCTION_ARGS)
 {
 	Oid			relid;
 	GraphOptions named;
+	bool		is_graph;
 	bool		directed;
 	int			dir;
 
 	static const char *const names[] = {"graph", "source", "target", "k"};
 
 	graph_require_args(fcinfo, 4, names);
-	graph_lookup_named(text_to_cstring(PG_GETARG_TEXT_PP(0)), &relid, &named, &directed);
+	is_graph = graph_lookup_named(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+								  &relid, &named, &directed);
 	dir = graph_named_direction(PG_ARGISNULL(4) ? NULL : PG_GETARG_TEXT_PP(4), directed);
 	return k_shortest_impl(fcinfo, relid, PG_GETARG_INT32(3), dir,
-						   PG_ARGISNULL(5) ? NULL : PG_GETARG_JSONB_P(5), &named);
+						   PG_ARGISNULL(5) ? NULL : PG_GETARG_JSONB_P(5),
+						 is_graph ? &named : NULL);
 }

@@ -414,17 +414,20 @@ graph_traverse_named_sql(PG_FUNCTION_ARGS)
 {
 	Oid			relid;
 	GraphOptions named;
+	bool		is_graph;
 	bool		directed;
 	int			dir;
 
 	static const char *const names[] = {"graph", "start", "min_depth", "max_depth"};
 
 	graph_require_args(fcinfo, 4, names);
-	graph_lookup_named(text_to_cstring(PG_GETARG_TEXT_PP(0)), &relid, &named, &directed);
+	is_graph = graph_lookup_named(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+								  &relid, &named, &directed);
 	dir = graph_named_direction(PG_ARGISNULL(4) ? NULL : PG_GETARG_TEXT_PP(4), directed);
 	return traverse_impl(fcinfo, relid, PG_GETARG_DATUM(1),
 						 PG_GETARG_INT32(2), PG_GETARG_INT32(3), dir,
-						 PG_ARGISNULL(5) ? NULL : PG_GETARG_JSONB_P(5), &named);
+						 PG_ARGISNULL(5) ? NULL : PG_GETARG_JSONB_P(5),
+						 is_graph ? &named : NULL);
 }
 
 static Datum
@@ -476,16 +479,19 @@ graph_neighbors_named_sql(PG_FUNCTION_ARGS)
 {
 	Oid			relid;
 	GraphOptions named;
+	bool		is_graph;
 	bool		directed;
 	int			dir;
 
 	static const char *const names[] = {"graph", "vertex"};
 
 	graph_require_args(fcinfo, 2, names);
-	graph_lookup_named(text_to_cstring(PG_GETARG_TEXT_PP(0)), &relid, &named, &directed);
+	is_graph = graph_lookup_named(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+								  &relid, &named, &directed);
 	dir = graph_named_direction(PG_ARGISNULL(2) ? NULL : PG_GETARG_TEXT_PP(2), directed);
 	return neighbors_impl(fcinfo, relid, PG_GETARG_DATUM(1), dir,
-						  PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3), &named);
+						  PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3),
+						 is_graph ? &named : NULL);
 }
 
 /*---- reachable ----*/
@@ -819,6 +825,7 @@ graph_reachable_named_sql(PG_FUNCTION_ARGS)
 {
 	Oid			relid;
 	GraphOptions named;
+	bool		is_graph;
 	bool		directed;
 	int			dir;
 
@@ -826,7 +833,9 @@ graph_reachable_named_sql(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("argument \"graph\" must not be null")));
-	graph_lookup_named(text_to_cstring(PG_GETARG_TEXT_PP(0)), &relid, &named, &directed);
+	is_graph = graph_lookup_named(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+								  &relid, &named, &directed);
 	dir = graph_named_direction(PG_ARGISNULL(4) ? NULL : PG_GETARG_TEXT_PP(4), directed);
-	return reachable_impl(fcinfo, relid, &named, dir, arg_options(fcinfo, 5));
+	return reachable_impl(fcinfo, relid, is_graph ? &named : NULL, dir,
+						  arg_options(fcinfo, 5));
 }

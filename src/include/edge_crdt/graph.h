@@ -207,7 +207,7 @@ extern Datum graph_vertex_array(GraphCtx *g, const int32 *vids, int n);
 extern Datum graph_edge_array(GraphCtx *g, const int32 *eids, int n);
 extern Datum graph_edge_text(GraphCtx *g, int32 eid);
 extern void graph_check_depths(int min_depth, int max_depth);
-extern void graph_lookup_named(const char *name, Oid *relid,
+extern bool graph_lookup_named(const char *name, Oid *relid,
 							   GraphOptions *named, bool *directed);
 extern int	graph_named_direction(text *direction, bool directed);
 extern void graph_require_args(FunctionCallInfo fcinfo, int n,

@@ -67,6 +67,7 @@
 #include "edge_crdt/wire.h"
 
 #define FEEDBACK_INTERVAL_MS	1000
+#define FEEDBACK_MIN_INTERVAL_MS 50
 
 typedef struct FlushPending
 {
@@ -742,8 +743,16 @@ peer_send_feedback(bool force, bool request_reply)
 	else if (flushed == InvalidXLogRecPtr)
 		flushed = last_flushed_reported;
 
-	if (!force && flushed == last_flushed_reported &&
-		now < TimestampTzPlusMilliseconds(last_feedback, FEEDBACK_INTERVAL_MS))
+	/*
+	 * Report new progress promptly (wait_for_sync waits on it), but not
+	 * more often than every FEEDBACK_MIN_INTERVAL_MS: during a catch-up the
+	 * flush position moves with nearly every transaction, and a message per
+	 * transaction would cost both ends more than the apply itself.
+	 */
+	if (!force &&
+		now < TimestampTzPlusMilliseconds(last_feedback,
+										  flushed == last_flushed_reported ?
+										  FEEDBACK_INTERVAL_MS : FEEDBACK_MIN_INTERVAL_MS))
 		return;
 
 	initStringInfo(&buf);

@@ -48,17 +48,17 @@ COMMENT ON TYPE edge_crdt.gcounter IS
 -- Equal states have equal bytes, so equality and hashing are byte-wise.
 CREATE FUNCTION edge_crdt.gcounter_eq(edge_crdt.gcounter, edge_crdt.gcounter)
 RETURNS bool
-AS 'MODULE_PATHNAME', 'counter_eq'
+AS 'MODULE_PATHNAME', 'crdt_bytes_eq'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
 
 CREATE FUNCTION edge_crdt.gcounter_ne(edge_crdt.gcounter, edge_crdt.gcounter)
 RETURNS bool
-AS 'MODULE_PATHNAME', 'counter_ne'
+AS 'MODULE_PATHNAME', 'crdt_bytes_ne'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
 
 CREATE FUNCTION edge_crdt.gcounter_hash(edge_crdt.gcounter)
 RETURNS int4
-AS 'MODULE_PATHNAME', 'counter_hash'
+AS 'MODULE_PATHNAME', 'crdt_bytes_hash'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 CREATE OPERATOR edge_crdt.= (
@@ -184,17 +184,17 @@ COMMENT ON TYPE edge_crdt.pncounter IS
 
 CREATE FUNCTION edge_crdt.pncounter_eq(edge_crdt.pncounter, edge_crdt.pncounter)
 RETURNS bool
-AS 'MODULE_PATHNAME', 'counter_eq'
+AS 'MODULE_PATHNAME', 'crdt_bytes_eq'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
 
 CREATE FUNCTION edge_crdt.pncounter_ne(edge_crdt.pncounter, edge_crdt.pncounter)
 RETURNS bool
-AS 'MODULE_PATHNAME', 'counter_ne'
+AS 'MODULE_PATHNAME', 'crdt_bytes_ne'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
 
 CREATE FUNCTION edge_crdt.pncounter_hash(edge_crdt.pncounter)
 RETURNS int4
-AS 'MODULE_PATHNAME', 'counter_hash'
+AS 'MODULE_PATHNAME', 'crdt_bytes_hash'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 CREATE OPERATOR edge_crdt.= (

@@ -49,22 +49,22 @@ COMMENT ON TYPE edge_crdt.orset IS
 -- Equal states have equal bytes, so equality and hashing are byte-wise.
 CREATE FUNCTION edge_crdt.orset_eq(edge_crdt.orset, edge_crdt.orset)
 RETURNS bool
-AS 'MODULE_PATHNAME', 'orset_eq'
+AS 'MODULE_PATHNAME', 'crdt_bytes_eq'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
 
 CREATE FUNCTION edge_crdt.orset_ne(edge_crdt.orset, edge_crdt.orset)
 RETURNS bool
-AS 'MODULE_PATHNAME', 'orset_ne'
+AS 'MODULE_PATHNAME', 'crdt_bytes_ne'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
 
 CREATE FUNCTION edge_crdt.orset_hash(edge_crdt.orset)
 RETURNS int4
-AS 'MODULE_PATHNAME', 'orset_hash'
+AS 'MODULE_PATHNAME', 'crdt_bytes_hash'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 CREATE FUNCTION edge_crdt.orset_hash_extended(edge_crdt.orset, int8)
 RETURNS int8
-AS 'MODULE_PATHNAME', 'orset_hash_extended'
+AS 'MODULE_PATHNAME', 'crdt_bytes_hash_extended'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 CREATE OPERATOR edge_crdt.= (

@@ -41,17 +41,17 @@ COMMENT ON TYPE edge_crdt.doc IS
 -- Equality is byte equality of the canonical layout.
 CREATE FUNCTION edge_crdt.doc_eq(edge_crdt.doc, edge_crdt.doc)
 RETURNS bool
-AS 'MODULE_PATHNAME', 'doc_eq'
+AS 'MODULE_PATHNAME', 'crdt_bytes_eq'
 LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE LEAKPROOF;
 
 CREATE FUNCTION edge_crdt.doc_ne(edge_crdt.doc, edge_crdt.doc)
 RETURNS bool
-AS 'MODULE_PATHNAME', 'doc_ne'
+AS 'MODULE_PATHNAME', 'crdt_bytes_ne'
 LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE LEAKPROOF;
 
 CREATE FUNCTION edge_crdt.doc_hash(edge_crdt.doc)
 RETURNS int4
-AS 'MODULE_PATHNAME', 'doc_hash'
+AS 'MODULE_PATHNAME', 'crdt_bytes_hash'
 LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 
 CREATE OPERATOR edge_crdt.= (

@@ -25,7 +25,6 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
-#include "common/hashfn.h"
 #include "fmgr.h"
 #include "libpq/pqformat.h"
 #include "mb/pg_wchar.h"
@@ -732,47 +731,6 @@ doc_leq_sql(PG_FUNCTION_ARGS)
 	doc_state_from_datum(PG_GETARG_DATUM(0), &a);
 	doc_state_from_datum(PG_GETARG_DATUM(1), &b);
 	PG_RETURN_BOOL(doc_leq(&a, &b, crdt_palloc));
-}
-
-/* Canonical layout: equal states have equal bytes. */
-static bool
-doc_bytes_equal(FunctionCallInfo fcinfo)
-{
-	struct varlena *a = PG_GETARG_VARLENA_PP(0);
-	struct varlena *b = PG_GETARG_VARLENA_PP(1);
-	bool		eq;
-
-	eq = VARSIZE_ANY_EXHDR(a) == VARSIZE_ANY_EXHDR(b) &&
-		memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
-	PG_FREE_IF_COPY(a, 0);
-	PG_FREE_IF_COPY(b, 1);
-	return eq;
-}
-
-PG_FUNCTION_INFO_V1(doc_eq);
-Datum
-doc_eq(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(doc_bytes_equal(fcinfo));
-}
-
-PG_FUNCTION_INFO_V1(doc_ne);
-Datum
-doc_ne(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(!doc_bytes_equal(fcinfo));
-}
-
-PG_FUNCTION_INFO_V1(doc_hash);
-Datum
-doc_hash(PG_FUNCTION_ARGS)
-{
-	struct varlena *v = PG_GETARG_VARLENA_PP(0);
-	Datum		h;
-
-	h = hash_any((const unsigned char *) VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
-	PG_FREE_IF_COPY(v, 0);
-	PG_RETURN_DATUM(h);
 }
 
 /* ---------------------------------------------------------------------

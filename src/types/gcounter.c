@@ -13,7 +13,6 @@
  */
 #include "postgres.h"
 
-#include "common/hashfn.h"
 #include "fmgr.h"
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
@@ -178,37 +177,3 @@ gcounter_value_sql(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(value);
 }
 
-/*
- * Equality and hashing for both counter types.  Their datums are canonical
- * (equal states have equal bytes), so comparing the payload bytes is the
- * whole test, and the packed form can be used as it is.
- */
-PG_FUNCTION_INFO_V1(counter_eq);
-Datum
-counter_eq(PG_FUNCTION_ARGS)
-{
-	struct varlena *a = PG_GETARG_VARLENA_PP(0);
-	struct varlena *b = PG_GETARG_VARLENA_PP(1);
-
-	PG_RETURN_BOOL(VARSIZE_ANY_EXHDR(a) == VARSIZE_ANY_EXHDR(b) &&
-				   memcmp(VARDATA_ANY(a), VARDATA_ANY(b),
-						  VARSIZE_ANY_EXHDR(a)) == 0);
-}
-
-PG_FUNCTION_INFO_V1(counter_ne);
-Datum
-counter_ne(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(!DatumGetBool(DirectFunctionCall2(counter_eq,
-													 PG_GETARG_DATUM(0),
-													 PG_GETARG_DATUM(1))));
-}
-
-PG_FUNCTION_INFO_V1(counter_hash);
-Datum
-counter_hash(PG_FUNCTION_ARGS)
-{
-	struct varlena *a = PG_GETARG_VARLENA_PP(0);
-
-	return hash_any((unsigned char *) VARDATA_ANY(a), VARSIZE_ANY_EXHDR(a));
-}

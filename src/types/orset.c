@@ -15,7 +15,6 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
-#include "common/hashfn.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "libpq/pqformat.h"
@@ -244,51 +243,6 @@ Datum
 orset_leq_sql(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(orset_leq(PG_GETARG_ORSET_P(0), PG_GETARG_ORSET_P(1)));
-}
-
-/*
- * Equality and hashing: datums are canonical (equal states have equal
- * bytes, padding included), so the payload bytes decide, and the packed
- * form can be used as it is.
- */
-PG_FUNCTION_INFO_V1(orset_eq);
-Datum
-orset_eq(PG_FUNCTION_ARGS)
-{
-	struct varlena *a = PG_GETARG_VARLENA_PP(0);
-	struct varlena *b = PG_GETARG_VARLENA_PP(1);
-
-	PG_RETURN_BOOL(VARSIZE_ANY_EXHDR(a) == VARSIZE_ANY_EXHDR(b) &&
-				   memcmp(VARDATA_ANY(a), VARDATA_ANY(b),
-						  VARSIZE_ANY_EXHDR(a)) == 0);
-}
-
-PG_FUNCTION_INFO_V1(orset_ne);
-Datum
-orset_ne(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(!DatumGetBool(DirectFunctionCall2(orset_eq,
-													 PG_GETARG_DATUM(0),
-													 PG_GETARG_DATUM(1))));
-}
-
-PG_FUNCTION_INFO_V1(orset_hash);
-Datum
-orset_hash(PG_FUNCTION_ARGS)
-{
-	struct varlena *a = PG_GETARG_VARLENA_PP(0);
-
-	return hash_any((unsigned char *) VARDATA_ANY(a), VARSIZE_ANY_EXHDR(a));
-}
-
-PG_FUNCTION_INFO_V1(orset_hash_extended);
-Datum
-orset_hash_extended(PG_FUNCTION_ARGS)
-{
-	struct varlena *a = PG_GETARG_VARLENA_PP(0);
-
-	return hash_any_extended((unsigned char *) VARDATA_ANY(a),
-							 VARSIZE_ANY_EXHDR(a), PG_GETARG_INT64(1));
 }
 
 /* The elements in canonical (byte) order, one row each. */

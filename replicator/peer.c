@@ -250,6 +250,14 @@ peer_wait_socket(PGconn *conn, int events, TimestampTz deadline, const char *wha
 	}
 }
 
+/* When the handshake must be done: wal_receiver_timeout, 10 s if that is off. */
+static TimestampTz
+peer_handshake_deadline(void)
+{
+	return TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+									   wal_receiver_timeout > 0 ? wal_receiver_timeout : 10000);
+}
+
 /* PQexec that can be interrupted and gives up at the deadline. */
 static PGresult *
 peer_exec(PGconn *conn, const char *sql, TimestampTz deadline)
@@ -296,8 +304,7 @@ peer_connect(const char *dsn, int32 our_node, int32 peer_node)
 	TimestampTz deadline;
 	PostgresPollingStatusType status = PGRES_POLLING_WRITING;
 
-	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-										   wal_receiver_timeout > 0 ? wal_receiver_timeout : 10000);
+	deadline = peer_handshake_deadline();
 	snprintf(appname, sizeof(appname), "edge_crdt_%d", our_node);
 	keys[0] = "dbname";
 	vals[0] = dsn;
@@ -375,9 +382,7 @@ peer_stream(int32 our_node, RepOriginId originid)
 			 "START_REPLICATION SLOT \"" EDGE_CRDT_SLOT_FMT "\" LOGICAL %X/%X "
 			 "(proto_version '%d', subscriber_node_id '%d')",
 			 our_node, LSN_FORMAT_ARGS(startpos), WIRE_PROTO_VERSION, our_node);
-	res = peer_exec(peer_conn, cmd,
-					TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-												wal_receiver_timeout > 0 ? wal_receiver_timeout : 10000));
+	res = peer_exec(peer_conn, cmd, peer_handshake_deadline());
 	if (res == NULL || PQresultStatus(res) != PGRES_COPY_BOTH)
 	{
 		char	   *msg = pchomp(PQerrorMessage(peer_conn));

@@ -184,13 +184,35 @@ capture_trigger(PG_FUNCTION_ARGS)
 		bool		isnull;
 		Datum		m;
 
+		bool		key_changed = false;
+
 		newtuple = trigdata->tg_newtuple;
-		oldkey = TombstoneKeyFromTuple(info, desc, old);
-		newkey = TombstoneKeyFromTuple(info, desc, newtuple);
 		m = heap_getattr(old, info->meta_attnum, desc, &isnull);
 
-		if (VARSIZE(oldkey) != VARSIZE(newkey) ||
-			memcmp(oldkey, newkey, VARSIZE(oldkey)) != 0)
+		/*
+		 * Encoding the keys costs a send function call per key column, so
+		 * only do it when some key column's image changed at all.
+		 */
+		for (i = 0; i < info->npk && !key_changed; i++)
+		{
+			AttrNumber	attnum = info->pk_attnums[i];
+			bool		n1,
+						n2;
+			Datum		v1 = heap_getattr(old, attnum, desc, &n1);
+			Datum		v2 = heap_getattr(newtuple, attnum, desc, &n2);
+
+			key_changed = n1 != n2 ||
+				!values_equal(v1, v2, TupleDescAttr(desc, attnum - 1));
+		}
+		if (key_changed)
+		{
+			oldkey = TombstoneKeyFromTuple(info, desc, old);
+			newkey = TombstoneKeyFromTuple(info, desc, newtuple);
+			key_changed = VARSIZE(oldkey) != VARSIZE(newkey) ||
+				memcmp(oldkey, newkey, VARSIZE(oldkey)) != 0;
+		}
+
+		if (key_changed)
 		{
 			/* Key change: the old row dies, a new incarnation is born. */
 			TombstoneWrite(info->relid, oldkey,

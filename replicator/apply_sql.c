@@ -24,6 +24,7 @@
 
 #include "edge_crdt/apply.h"
 #include "edge_crdt/crdt_fmgr.h"
+#include "edge_crdt/message.h"
 #include "edge_crdt/wire.h"
 
 /* How errors (e.g. the clock skew check) name the source of the change. */
@@ -45,10 +46,10 @@ apply_change_sql(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid edge_crdt change set"),
 				 errdetail("%s.", err.message)));
-	if (msg.type != WIRE_ROW && msg.type != WIRE_DELETE)
+	if (msg.type != WIRE_ROW && msg.type != WIRE_DELETE && msg.type != WIRE_MESSAGE)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("edge_crdt.apply_change applies only row and delete messages"),
+				 errmsg("edge_crdt.apply_change applies only row, delete and message messages"),
 				 errdetail("The message is a %s message.",
 						   wire_msg_type_name(msg.type))));
 
@@ -57,7 +58,10 @@ apply_change_sql(PG_FUNCTION_ARGS)
 	(void) set_config_option("session_replication_role", "replica",
 							 PGC_SUSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
-	ApplyWireChange(&msg, APPLY_SQL_PEER, 0, &stats);
+	if (msg.type == WIRE_MESSAGE)
+		ApplyWireMessage(&msg, APPLY_SQL_PEER, 0);
+	else
+		ApplyWireChange(&msg, APPLY_SQL_PEER, 0, &stats);
 	AtEOXact_GUC(true, nestlevel);
 
 	/* What the merge did, for tests that want to see it. */

@@ -61,6 +61,8 @@
 #include "utils/timestamp.h"
 
 #include "edge_crdt/apply.h"
+#include "edge_crdt/message.h"
+#include "edge_crdt/peer.h"
 #include "edge_crdt/crdt_fmgr.h"
 #include "edge_crdt/node.h"
 #include "edge_crdt/replicator.h"
@@ -93,7 +95,7 @@ static volatile sig_atomic_t got_sigterm = false;
 static void peer_on_exit(int code, Datum arg);
 static void peer_record_error(const char *msg);
 static PGconn *peer_connect(const char *dsn, int32 our_node, int32 peer_node);
-static void peer_stream(int32 our_node, RepOriginId originid);
+static void peer_stream(int32 our_node);
 static void peer_handle_message(const char *data, int len);
 static void peer_send_feedback(bool force, bool request_reply);
 
@@ -144,6 +146,7 @@ edge_crdt_peer_main(Datum arg)
 	int32		our_node = 0;
 	char	   *dsn = NULL;
 	RepOriginId originid = InvalidRepOriginId;
+	bool		sync_pending;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, peer_sigterm);
@@ -204,11 +207,21 @@ edge_crdt_peer_main(Datum arg)
 					 errmsg("replication origin \"%s\" of peer \"%s\" is missing",
 							origin_name, peer_name),
 					 errhint("Remove the peer with edge_crdt.remove_peer() and add it again.")));
+		sync_pending = SyncPending(peer_node);
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 
 		peer_conn = peer_connect(dsn, our_node, peer_node);
-		peer_stream(our_node, originid);
+
+		/* Copied and streamed rows are the peer's: never sent on. */
+		replorigin_session_setup(originid);
+		replorigin_session_origin = originid;
+		if (sync_pending)
+		{
+			peer_set_state(PEER_SYNCING);
+			SyncTables(peer_conn, peer_name, peer_node, our_node);
+		}
+		peer_stream(our_node);
 	}
 	PG_CATCH();
 	{
@@ -228,8 +241,8 @@ edge_crdt_peer_main(Datum arg)
  * sleeping on the latch so that a stop request (pause, remove, shutdown)
  * is honoured at once even while the peer is unreachable.
  */
-static void
-peer_wait_socket(PGconn *conn, int events, TimestampTz deadline, const char *what)
+void
+PeerWaitSocket(PGconn *conn, int events, TimestampTz deadline, const char *what)
 {
 	for (;;)
 	{
@@ -250,17 +263,17 @@ peer_wait_socket(PGconn *conn, int events, TimestampTz deadline, const char *wha
 	}
 }
 
-/* When the handshake must be done: wal_receiver_timeout, 10 s if that is off. */
-static TimestampTz
-peer_handshake_deadline(void)
+/* When a reply from the peer is overdue: wal_receiver_timeout, 10 s if that is off. */
+TimestampTz
+PeerReplyDeadline(void)
 {
 	return TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 									   wal_receiver_timeout > 0 ? wal_receiver_timeout : 10000);
 }
 
 /* PQexec that can be interrupted and gives up at the deadline. */
-static PGresult *
-peer_exec(PGconn *conn, const char *sql, TimestampTz deadline)
+PGresult *
+PeerExec(PGconn *conn, const char *sql, TimestampTz deadline)
 {
 	PGresult   *res;
 	PGresult   *last = NULL;
@@ -271,15 +284,16 @@ peer_exec(PGconn *conn, const char *sql, TimestampTz deadline)
 	{
 		while (PQisBusy(conn))
 		{
-			peer_wait_socket(conn, WL_SOCKET_READABLE, deadline, "waiting for");
+			PeerWaitSocket(conn, WL_SOCKET_READABLE, deadline, "waiting for");
 			if (PQconsumeInput(conn) == 0)
 				return NULL;
 		}
 		res = PQgetResult(conn);
 		if (res == NULL)
 			return last;
-		if (PQresultStatus(res) == PGRES_COPY_BOTH)
-			return res;			/* START_REPLICATION: no more results come */
+		if (PQresultStatus(res) == PGRES_COPY_BOTH ||
+			PQresultStatus(res) == PGRES_COPY_OUT)
+			return res;			/* the data follows; no more results now */
 		if (last)
 			PQclear(last);
 		last = res;
@@ -304,7 +318,7 @@ peer_connect(const char *dsn, int32 our_node, int32 peer_node)
 	TimestampTz deadline;
 	PostgresPollingStatusType status = PGRES_POLLING_WRITING;
 
-	deadline = peer_handshake_deadline();
+	deadline = PeerReplyDeadline();
 	snprintf(appname, sizeof(appname), "edge_crdt_%d", our_node);
 	keys[0] = "dbname";
 	vals[0] = dsn;
@@ -321,7 +335,7 @@ peer_connect(const char *dsn, int32 our_node, int32 peer_node)
 	while (status != PGRES_POLLING_OK && status != PGRES_POLLING_FAILED)
 	{
 		peer_conn = conn;		/* closed by peer_on_exit if we are stopped */
-		peer_wait_socket(conn, status == PGRES_POLLING_READING ?
+		PeerWaitSocket(conn, status == PGRES_POLLING_READING ?
 						 WL_SOCKET_READABLE : WL_SOCKET_WRITEABLE,
 						 deadline, "connecting to");
 		status = PQconnectPoll(conn);
@@ -337,7 +351,7 @@ peer_connect(const char *dsn, int32 our_node, int32 peer_node)
 	}
 	peer_conn = conn;
 
-	res = peer_exec(conn, "SELECT node_id FROM edge_crdt.local_node", deadline);
+	res = PeerExec(conn, "SELECT node_id FROM edge_crdt.local_node", deadline);
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
 	{
 		char	   *msg = pchomp(PQerrorMessage(conn));
@@ -368,21 +382,19 @@ peer_connect(const char *dsn, int32 our_node, int32 peer_node)
 }
 
 static void
-peer_stream(int32 our_node, RepOriginId originid)
+peer_stream(int32 our_node)
 {
 	XLogRecPtr	startpos;
 	char		cmd[256];
 	PGresult   *res;
 
-	replorigin_session_setup(originid);
-	replorigin_session_origin = originid;
 	startpos = replorigin_session_get_progress(false);
 
 	snprintf(cmd, sizeof(cmd),
 			 "START_REPLICATION SLOT \"" EDGE_CRDT_SLOT_FMT "\" LOGICAL %X/%X "
 			 "(proto_version '%d', subscriber_node_id '%d')",
 			 our_node, LSN_FORMAT_ARGS(startpos), WIRE_PROTO_VERSION, our_node);
-	res = peer_exec(peer_conn, cmd, peer_handshake_deadline());
+	res = PeerExec(peer_conn, cmd, PeerReplyDeadline());
 	if (res == NULL || PQresultStatus(res) != PGRES_COPY_BOTH)
 	{
 		char	   *msg = pchomp(PQerrorMessage(peer_conn));
@@ -490,7 +502,7 @@ error_is_quarantinable(ErrorData *edata)
 		category == ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE;
 }
 
-/* Apply one ROW or DELETE; on a data error roll back and remember it. */
+/* Apply one ROW, DELETE or MESSAGE; on a data error roll back and remember it. */
 static void
 peer_apply_change(const WireMessage *msg)
 {
@@ -500,7 +512,10 @@ peer_apply_change(const WireMessage *msg)
 	memset(&stats, 0, sizeof(stats));
 	PG_TRY();
 	{
-		ApplyWireChange(msg, peer_name, my_slot->peer_node, &stats);
+		if (msg->type == WIRE_MESSAGE)
+			ApplyWireMessage(msg, peer_name, my_slot->peer_node);
+		else
+			ApplyWireChange(msg, peer_name, my_slot->peer_node, &stats);
 	}
 	PG_CATCH();
 	{
@@ -631,8 +646,7 @@ peer_apply(const char *data, int len)
 				txn_messages = lappend(txn_messages, copy);
 				MemoryContextSwitchTo(m);
 			}
-			/* DDL and stream wake-ups (MESSAGE) have nothing to apply yet. */
-			if (msg.type != WIRE_MESSAGE && txn_error == NULL)
+			if (txn_error == NULL)
 				peer_apply_change(&msg);
 			break;
 		case WIRE_COMMIT:

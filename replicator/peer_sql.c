@@ -21,7 +21,9 @@
 #include "funcapi.h"
 #include "libpq-fe.h"
 #include "miscadmin.h"
+#include "pgstat.h"
 #include "replication/origin.h"
+#include "storage/latch.h"
 #include "utils/builtins.h"
 #include "utils/pg_lsn.h"
 #include "utils/timestamp.h"
@@ -70,7 +72,11 @@ remote_exec(PGconn *conn, const char *peer, const char *sql, int nparams,
 }
 
 /*
- * add_peer(peer_name text, dsn text) returns int (the peer's node id)
+ * add_peer(peer_name text, dsn text, copy_data bool) returns int (the
+ * peer's node id)
+ *	  With copy_data, the worker creates the slot itself, so that the
+ *	  initial copy can use the snapshot of its creation (sync.c); every
+ *	  table replicated here is queued for that copy.
  */
 PG_FUNCTION_INFO_V1(add_peer_sql);
 Datum
@@ -78,6 +84,7 @@ add_peer_sql(PG_FUNCTION_ARGS)
 {
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	char	   *dsn = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	bool		copy_data = PG_GETARG_BOOL(2);
 	int32		our_node;
 	int32		peer_node;
 	char	   *peer_region = NULL;
@@ -124,14 +131,14 @@ add_peer_sql(PG_FUNCTION_ARGS)
 	res = remote_exec(conn, name,
 					  "SELECT plugin FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
 					  1, params, PGRES_TUPLES_OK);
-	if (PQntuples(res) == 0)
+	if (PQntuples(res) == 0 && !copy_data)
 	{
 		PQclear(res);
 		res = remote_exec(conn, name,
 						  "SELECT pg_catalog.pg_create_logical_replication_slot($1, 'edge_crdt')",
 						  1, params, PGRES_TUPLES_OK);
 	}
-	else if (strcmp(PQgetvalue(res, 0, 0), "edge_crdt") != 0)
+	else if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "edge_crdt") != 0)
 	{
 		PQclear(res);
 		PQfinish(conn);
@@ -165,6 +172,14 @@ add_peer_sql(PG_FUNCTION_ARGS)
 								  "VALUES ($1, $2, $3, $4)",
 								  4, types, values, nulls, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "could not insert into edge_crdt.peer");
+		if (copy_data &&
+			SPI_execute_with_args("INSERT INTO edge_crdt.sync_table (peer_node, table_name) "
+								  "SELECT $2, pg_catalog.format('%I.%I', n.nspname, c.relname) "
+								  "FROM edge_crdt.replicated_table r "
+								  "JOIN pg_catalog.pg_class c ON c.oid = r.relid "
+								  "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace",
+								  4, types, values, nulls, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not insert into edge_crdt.sync_table");
 		SPI_finish();
 	}
 	ReplicatorResetPeer(MyDatabaseId, peer_node);
@@ -349,7 +364,7 @@ peer_status_sql(PG_FUNCTION_ARGS)
 		PeerSlot   *p = &replicator->peers[i];
 		Datum		values[12];
 		bool		nulls[12];
-		static const char *const states[] = {"stopped", "connecting", "streaming", "error"};
+		static const char *const states[] = {"stopped", "connecting", "streaming", "error", "syncing"};
 
 		if (p->dboid != MyDatabaseId)
 			continue;
@@ -386,18 +401,131 @@ peer_status_sql(PG_FUNCTION_ARGS)
 }
 
 /*
+ * Wait until the seed has applied everything the member committed up to
+ * lsn: the seed's slot on the member has confirmed it.  A marker message
+ * makes sure there is a transaction after lsn for the seed to confirm,
+ * even when the member is idle.
+ */
+static void
+join_wait_for_seed(const char *member, const char *member_dsn,
+				   int32 seed_node, const char *seed_name, XLogRecPtr lsn)
+{
+	PGconn	   *conn = connect_plain(member, member_dsn);
+	char		slot[NAMEDATALEN];
+	const char *params[2];
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 60000);
+	PGresult   *res;
+
+	res = remote_exec(conn, member,
+					  "SELECT pg_catalog.pg_logical_emit_message(true, 'edge_crdt', '\x50'::bytea)",
+					  0, NULL, PGRES_TUPLES_OK);
+	PQclear(res);
+	snprintf(slot, sizeof(slot), EDGE_CRDT_SLOT_FMT, seed_node);
+	params[0] = slot;
+	params[1] = DatumGetCString(DirectFunctionCall1(pg_lsn_out, LSNGetDatum(lsn)));
+	for (;;)
+	{
+		bool		caught_up;
+		bool		has_slot;
+
+		res = remote_exec(conn, member,
+						  "SELECT confirmed_flush_lsn >= $2::pg_lsn "
+						  "FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
+						  2, params, PGRES_TUPLES_OK);
+		has_slot = PQntuples(res) == 1;
+		caught_up = has_slot && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+		PQclear(res);
+		if (caught_up)
+			break;
+		if (!has_slot || GetCurrentTimestamp() > deadline)
+		{
+			PQfinish(conn);
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("node \"%s\" has not applied the changes of member \"%s\"",
+							seed_name, member),
+					 has_slot ?
+					 errdetail("It did not catch up within 60 seconds.") :
+					 errdetail("It does not stream from that member."),
+					 errhint("This node copies its data from \"%s\", so it must be up to date with every member. Check edge_crdt.peers there, then call edge_crdt.join() again.",
+							 seed_name)));
+		}
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 50, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	PQfinish(conn);
+}
+
+/* Where our slot on a member starts: its confirmed position. */
+static XLogRecPtr
+join_slot_position(const char *member, const char *member_dsn, int32 our_node)
+{
+	PGconn	   *conn = connect_plain(member, member_dsn);
+	char		slot[NAMEDATALEN];
+	const char *params[1] = {slot};
+	PGresult   *res;
+	XLogRecPtr	lsn;
+
+	snprintf(slot, sizeof(slot), EDGE_CRDT_SLOT_FMT, our_node);
+	res = remote_exec(conn, member,
+					  "SELECT confirmed_flush_lsn FROM pg_catalog.pg_replication_slots "
+					  "WHERE slot_name = $1 AND confirmed_flush_lsn IS NOT NULL",
+					  1, params, PGRES_TUPLES_OK);
+	if (PQntuples(res) != 1)
+	{
+		PQclear(res);
+		PQfinish(conn);
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("replication slot \"%s\" on member \"%s\" disappeared", slot, member)));
+	}
+	lsn = DatumGetLSN(DirectFunctionCall1(pg_lsn_in, CStringGetDatum(PQgetvalue(res, 0, 0))));
+	PQclear(res);
+	PQfinish(conn);
+	return lsn;
+}
+
+/* add_peer(name, dsn, copy_data) through SPI, unless we peer with it already. */
+static void
+join_add_peer(const char *name, const char *dsn, bool copy_data)
+{
+	Oid			types[3] = {TEXTOID, TEXTOID, BOOLOID};
+	Datum		values[3] = {CStringGetTextDatum(name), CStringGetTextDatum(dsn),
+	BoolGetDatum(copy_data)};
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT edge_crdt.add_peer($1, $2, $3) "
+							  "WHERE NOT EXISTS (SELECT 1 FROM edge_crdt.peer WHERE peer_name = $1)",
+							  3, types, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "add_peer failed");
+	SPI_finish();
+}
+
+/*
  * join(peer_dsn text, local_dsn text) returns int
- *	  Become a member of the mesh that the node at peer_dsn belongs to: that
- *	  node and every peer it has become our peers (with the DSNs it uses for
- *	  them), and each of them adds us with local_dsn.  Members we already
- *	  peer with are left alone, so a join that failed halfway can be
- *	  repeated.
+ *	  Become a member of the mesh that the node at peer_dsn (the seed)
+ *	  belongs to: the seed and every peer it has become our peers (with the
+ *	  DSNs it uses for them), and each of them adds us with local_dsn,
+ *	  copying whatever data we already have.  Members we already peer with
+ *	  are left alone, so a join that failed halfway can be repeated.
+ *
+ *	  Our data comes from one copy, the seed's (sync.c).  That is complete
+ *	  for changes the seed made itself, but a change another member M made
+ *	  before our slot on M existed reaches us only through the seed's copy:
+ *	  so after creating our slot on M we wait until the seed has applied M
+ *	  up to that point, and only then is the seed's slot (and snapshot)
+ *	  created, by our worker, after this transaction commits.
  */
 PG_FUNCTION_INFO_V1(join_sql);
 Datum
 join_sql(PG_FUNCTION_ARGS)
 {
 	char	   *seed_dsn;
+	char	   *seed_name;
+	int32		seed_node;
 	char	   *local_dsn = NULL;
 	char	   *our_name;
 	int32		our_node;
@@ -443,7 +571,7 @@ join_sql(PG_FUNCTION_ARGS)
 
 	/* The seed itself, under its own node name, and every peer it has. */
 	conn = connect_plain("join", seed_dsn);
-	res = remote_exec(conn, "join", "SELECT node_name FROM edge_crdt.local_node",
+	res = remote_exec(conn, "join", "SELECT node_name, node_id FROM edge_crdt.local_node",
 					  0, NULL, PGRES_TUPLES_OK);
 	if (PQntuples(res) != 1)
 	{
@@ -453,8 +581,8 @@ join_sql(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the node at peer_dsn is not an edge_crdt node")));
 	}
-	names = lappend(names, pstrdup(PQgetvalue(res, 0, 0)));
-	dsns = lappend(dsns, pstrdup(seed_dsn));
+	seed_name = pstrdup(PQgetvalue(res, 0, 0));
+	seed_node = pg_strtoint32(PQgetvalue(res, 0, 1));
 	PQclear(res);
 	{
 		const char *params[1] = {psprintf("%d", our_node)};
@@ -472,7 +600,7 @@ join_sql(PG_FUNCTION_ARGS)
 	PQfinish(conn);
 
 	/* Every member streams from us ... */
-	forboth(ln, names, ld, dsns)
+	forboth(ln, lcons(seed_name, list_copy(names)), ld, lcons(seed_dsn, list_copy(dsns)))
 	{
 		const char *name = lfirst(ln);
 		const char *params[2] = {our_name, local_dsn};
@@ -486,21 +614,19 @@ join_sql(PG_FUNCTION_ARGS)
 		PQfinish(conn);
 	}
 
-	/* ... and we stream from every member. */
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	/* ... we stream from every member, copying from the seed alone. */
 	forboth(ln, names, ld, dsns)
 	{
-		Oid			types[2] = {TEXTOID, TEXTOID};
-		Datum		values[2] = {CStringGetTextDatum(lfirst(ln)),
-		CStringGetTextDatum(lfirst(ld))};
-
-		if (SPI_execute_with_args("SELECT edge_crdt.add_peer($1, $2) "
-								  "WHERE NOT EXISTS (SELECT 1 FROM edge_crdt.peer WHERE peer_name = $1)",
-								  2, types, values, NULL, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "add_peer failed");
+		join_add_peer(lfirst(ln), lfirst(ld), false);
+		join_wait_for_seed(lfirst(ln), lfirst(ld), seed_node, seed_name,
+						   join_slot_position(lfirst(ln), lfirst(ld), our_node));
 		joined++;
 	}
+	join_add_peer(seed_name, seed_dsn, true);
+	joined++;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
 	{
 		Oid			types[1] = {TEXTOID};
 		Datum		values[1] = {CStringGetTextDatum(local_dsn)};

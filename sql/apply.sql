@@ -319,12 +319,16 @@ SELECT pg_temp.apply_bytes(pg_temp.wdel(2,
 	pg_temp.wcol('id', 'integer', 0, 0, 'b', int4send(2))));
 SELECT id, v FROM apply_e ORDER BY id;
 SELECT cl, hlc, node FROM edge_crdt.tombstone WHERE relid = 'apply_e'::regclass;
--- only row and delete messages apply
+-- only row, delete and message messages apply
 SELECT edge_crdt.apply_change('\x0143'
 	'00000000016b3748'
 	'00000001016b3778'
 	'000304259596d640');
 SELECT edge_crdt.apply_change('\x01');
+-- a message of a kind this node does not know (a newer peer's) is an error
+SELECT edge_crdt.apply_change('\x014d010009656467655f637264740000000158');
+-- and so is a message under another prefix
+SELECT edge_crdt.apply_change('\x014d010003666f6f0000000153');
 -- a clock far ahead of ours is refused before anything is written
 \set VERBOSITY terse
 SELECT pg_temp.apply_bytes(pg_temp.wrow(1,

@@ -24,10 +24,11 @@ COMMENT ON TABLE edge_crdt.peer IS 'the other nodes this node streams changes fr
 REVOKE ALL ON TABLE edge_crdt.peer FROM PUBLIC;
 GRANT SELECT ON TABLE edge_crdt.peer TO edge_crdt_admin;
 
-CREATE FUNCTION edge_crdt.add_peer(peer_name text, dsn text) RETURNS int4
+CREATE FUNCTION edge_crdt.add_peer(peer_name text, dsn text, copy_data bool DEFAULT true)
+	RETURNS int4
 	AS 'MODULE_PATHNAME', 'add_peer_sql' LANGUAGE C STRICT VOLATILE;
-COMMENT ON FUNCTION edge_crdt.add_peer(text, text) IS
-	'stream changes from another node: creates our slot on it and starts a worker';
+COMMENT ON FUNCTION edge_crdt.add_peer(text, text, bool) IS
+	'stream changes from another node (after copying its replicated tables when copy_data): creates our slot on it and starts a worker';
 CREATE FUNCTION edge_crdt.remove_peer(peer_name text) RETURNS void
 	AS 'MODULE_PATHNAME', 'remove_peer_sql' LANGUAGE C STRICT VOLATILE;
 COMMENT ON FUNCTION edge_crdt.remove_peer(text) IS
@@ -180,8 +181,8 @@ BEGIN
 	END IF;
 	BEGIN
 		FOREACH m IN ARRAY e.messages LOOP
-			-- only rows and deletes carry data; messages have nothing to apply yet
-			IF get_byte(m, 1) IN (82, 68) THEN
+			-- rows, deletes and messages; BEGIN and COMMIT carry nothing to apply
+			IF get_byte(m, 1) IN (82, 68, 77) THEN
 				PERFORM edge_crdt.apply_change(m);
 			END IF;
 		END LOOP;
@@ -219,7 +220,7 @@ REVOKE ALL ON FUNCTION edge_crdt.discard_apply_error(bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION edge_crdt.retry_apply_error(bigint),
 	edge_crdt.discard_apply_error(bigint), edge_crdt.apply_change(bytea) TO edge_crdt_admin;
 
-REVOKE ALL ON FUNCTION edge_crdt.add_peer(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION edge_crdt.add_peer(text, text, bool) FROM PUBLIC;
 REVOKE ALL ON FUNCTION edge_crdt.set_local_dsn(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION edge_crdt.join(text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION edge_crdt.set_local_dsn(text), edge_crdt.join(text, text) TO edge_crdt_admin;
@@ -229,7 +230,7 @@ REVOKE ALL ON FUNCTION edge_crdt.resume_peer(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION edge_crdt.peer_status() FROM PUBLIC;
 REVOKE ALL ON FUNCTION edge_crdt.wait_for_sync(interval) FROM PUBLIC;
 REVOKE ALL ON edge_crdt.peers FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION edge_crdt.add_peer(text, text), edge_crdt.remove_peer(text),
+GRANT EXECUTE ON FUNCTION edge_crdt.add_peer(text, text, bool), edge_crdt.remove_peer(text),
 	edge_crdt.pause_peer(text), edge_crdt.resume_peer(text), edge_crdt.peer_status(),
 	edge_crdt.wait_for_sync(interval) TO edge_crdt_admin;
 GRANT SELECT ON edge_crdt.peers TO edge_crdt_admin;

@@ -32,30 +32,21 @@
 #include "postgres.h"
 
 #include "access/genam.h"
-#include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/namespace.h"
-#include "catalog/pg_index.h"
-#include "catalog/pg_type.h"
 #include "commands/defrem.h"
 #include "fmgr.h"
 #include "replication/logical.h"
 #include "replication/origin.h"
 #include "replication/output_plugin.h"
 #include "utils/builtins.h"
-#include "utils/hsearch.h"
-#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/rel.h"
-#include "utils/syscache.h"
 
 #include "edge_crdt/crdt_fmgr.h"
-#include "edge_crdt/relinfo.h"
-#include "edge_crdt/rowmeta.h"
+#include "edge_crdt/encode.h"
+#include "edge_crdt/message.h"
 #include "edge_crdt/wire.h"
-
-#define EDGE_CRDT_MESSAGE_PREFIX	"edge_crdt"
 
 typedef struct PluginData
 {
@@ -70,27 +61,6 @@ typedef struct PluginTxn
 {
 	bool		sent_begin;
 } PluginTxn;
-
-/*
- * How to send one relation, cached across transactions and rebuilt after a
- * relcache invalidation.
- */
-typedef struct PluginRel
-{
-	Oid			relid;
-	bool		valid;
-	bool		is_tombstone;	/* edge_crdt.tombstone itself */
-	AttrNumber	meta_attnum;	/* 0: not replicated */
-	int			natts;
-	char	  **typnames;		/* per attnum - 1 */
-	FmgrInfo   *out_finfo;
-	bool	   *binary;
-	int			npk;
-	AttrNumber *pk_attnums;
-} PluginRel;
-
-static HTAB *plugin_rels = NULL;
-static MemoryContext plugin_rels_cxt = NULL;
 
 extern void _PG_output_plugin_init(OutputPluginCallbacks *cb);
 
@@ -185,100 +155,6 @@ plugin_shutdown(LogicalDecodingContext *ctx)
 	PluginData *data = ctx->output_plugin_private;
 
 	MemoryContextDelete(data->context);
-}
-
-static void
-plugin_rel_invalidate(Datum arg, Oid relid)
-{
-	HASH_SEQ_STATUS status;
-	PluginRel  *entry;
-
-	if (plugin_rels == NULL)
-		return;
-	hash_seq_init(&status, plugin_rels);
-	while ((entry = hash_seq_search(&status)) != NULL)
-		if (relid == InvalidOid || entry->relid == relid)
-			entry->valid = false;
-}
-
-static void
-plugin_rel_build(PluginRel *entry, Relation rel)
-{
-	TupleDesc	desc = RelationGetDescr(rel);
-	Oid			pkoid;
-	int			i;
-
-	entry->natts = desc->natts;
-	entry->is_tombstone =
-		rel->rd_rel->relnamespace == get_namespace_oid("edge_crdt", true) &&
-		strcmp(RelationGetRelationName(rel), "tombstone") == 0;
-	entry->meta_attnum = ReplicatedMetaAttnum(rel);
-	if (entry->meta_attnum == InvalidAttrNumber)
-		return;
-
-	entry->typnames = MemoryContextAllocZero(plugin_rels_cxt, sizeof(char *) * desc->natts);
-	entry->out_finfo = MemoryContextAllocZero(plugin_rels_cxt, sizeof(FmgrInfo) * desc->natts);
-	entry->binary = MemoryContextAllocZero(plugin_rels_cxt, sizeof(bool) * desc->natts);
-	for (i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-
-		if (att->attisdropped || att->attnum == entry->meta_attnum)
-			continue;
-		entry->typnames[i] = MemoryContextStrdup(plugin_rels_cxt,
-												 format_type_be_qualified(att->atttypid));
-		entry->binary[i] = ReplValueOutput(att->atttypid, &entry->out_finfo[i],
-										   plugin_rels_cxt);
-	}
-
-	pkoid = RelationGetPrimaryKeyIndex(rel);
-	if (OidIsValid(pkoid))
-	{
-		HeapTuple	indtup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(pkoid));
-		Form_pg_index ind;
-
-		if (!HeapTupleIsValid(indtup))
-			elog(ERROR, "cache lookup failed for index %u", pkoid);
-		ind = (Form_pg_index) GETSTRUCT(indtup);
-		entry->npk = ind->indnkeyatts;
-		entry->pk_attnums = MemoryContextAlloc(plugin_rels_cxt,
-											   sizeof(AttrNumber) * entry->npk);
-		for (i = 0; i < entry->npk; i++)
-			entry->pk_attnums[i] = ind->indkey.values[i];
-		ReleaseSysCache(indtup);
-	}
-}
-
-static PluginRel *
-plugin_rel_get(Relation rel)
-{
-	Oid			relid = RelationGetRelid(rel);
-	PluginRel  *entry;
-	bool		found;
-
-	if (plugin_rels == NULL)
-	{
-		HASHCTL		ctl;
-
-		plugin_rels_cxt = AllocSetContextCreate(CacheMemoryContext,
-												"edge_crdt output relations",
-												ALLOCSET_SMALL_SIZES);
-		ctl.keysize = sizeof(Oid);
-		ctl.entrysize = sizeof(PluginRel);
-		ctl.hcxt = plugin_rels_cxt;
-		plugin_rels = hash_create("edge_crdt output relations", 64, &ctl,
-								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-		CacheRegisterRelcacheCallback(plugin_rel_invalidate, (Datum) 0);
-	}
-	entry = hash_search(plugin_rels, &relid, HASH_ENTER, &found);
-	if (!found || !entry->valid)
-	{
-		memset(entry, 0, sizeof(PluginRel));
-		entry->relid = relid;
-		plugin_rel_build(entry, rel);
-		entry->valid = true;
-	}
-	return entry;
 }
 
 /* edge_crdt.node is a user catalog table: readable under the historic snapshot. */
@@ -394,162 +270,17 @@ plugin_filter_origin(LogicalDecodingContext *ctx, RepOriginId origin_id)
 	return !data->any_origin && origin_id != InvalidRepOriginId;
 }
 
-static inline WireSlice
-slice_cstring(const char *s)
-{
-	WireSlice	sl;
-
-	sl.data = s;
-	sl.len = strlen(s);
-	return sl;
-}
-
-/* One column of a row (or key) image. */
-static void
-plugin_fill_column(PluginRel *entry, Form_pg_attribute att, Datum value,
-				   bool isnull, WireColumn *col)
-{
-	int			i = att->attnum - 1;
-
-	col->name = slice_cstring(NameStr(att->attname));
-	col->type_name = slice_cstring(entry->typnames[i]);
-	if (isnull)
-		col->kind = WIRE_NULL;
-	else if (att->attlen == -1 &&
-			 VARATT_IS_EXTERNAL_ONDISK(DatumGetPointer(value)))
-		col->kind = WIRE_UNCHANGED;
-	else if (entry->binary[i])
-	{
-		bytea	   *b = SendFunctionCall(&entry->out_finfo[i], value);
-
-		col->kind = WIRE_BINARY;
-		col->value.data = VARDATA(b);
-		col->value.len = VARSIZE(b) - VARHDRSZ;
-	}
-	else
-	{
-		char	   *s = OutputFunctionCall(&entry->out_finfo[i], value);
-
-		col->kind = WIRE_TEXT;
-		col->value = slice_cstring(s);
-	}
-}
-
-static void
-plugin_send_row(LogicalDecodingContext *ctx, Relation rel, PluginRel *entry,
-				HeapTuple tuple)
-{
-	TupleDesc	desc = RelationGetDescr(rel);
-	Datum	   *values = palloc(sizeof(Datum) * desc->natts);
-	bool	   *nulls = palloc(sizeof(bool) * desc->natts);
-	RowMeta    *meta;
-	WireMessage msg;
-	int			i;
-
-	heap_deform_tuple(tuple, desc, values, nulls);
-	if (nulls[entry->meta_attnum - 1])
-		elog(ERROR, "row of replicated table \"%s\" has no metadata",
-			 RelationGetRelationName(rel));
-	meta = DatumGetRowMeta(values[entry->meta_attnum - 1]);
-
-	memset(&msg, 0, sizeof(msg));
-	msg.type = WIRE_ROW;
-	msg.nspname = slice_cstring(get_namespace_name(RelationGetNamespace(rel)));
-	msg.relname = slice_cstring(RelationGetRelationName(rel));
-	msg.cl = rowmeta_cl(meta);
-	msg.columns = palloc0(sizeof(WireColumn) * desc->natts);
-	for (i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-		WireColumn *col;
-
-		if (att->attisdropped || att->attnum == entry->meta_attnum)
-			continue;
-		col = &msg.columns[msg.ncolumns++];
-		plugin_fill_column(entry, att, values[i], nulls[i], col);
-		col->version = rowmeta_version(meta, att->attnum);
-	}
-	plugin_write(ctx, &msg);
-}
-
-/*
- * A tombstone row becomes a DELETE of the key it encodes (tombstone.h):
- * the key columns are re-labelled with the target table's names and types.
- */
-static void
-plugin_send_tombstone(LogicalDecodingContext *ctx, Relation tombrel,
-					  HeapTuple tuple)
-{
-	TupleDesc	tdesc = RelationGetDescr(tombrel);
-	Datum		values[5];
-	bool		nulls[5];
-	Relation	target;
-	PluginRel  *entry;
-	bytea	   *key;
-	const char *p;
-	const char *end;
-	WireMessage msg;
-	int			i;
-
-	heap_deform_tuple(tuple, tdesc, values, nulls);
-	target = RelationIdGetRelation(DatumGetObjectId(values[0]));
-	if (!RelationIsValid(target))
-		return;					/* table dropped in the same transaction */
-	entry = plugin_rel_get(target);
-	if (entry->meta_attnum == InvalidAttrNumber || entry->npk == 0)
-	{
-		RelationClose(target);
-		return;
-	}
-
-	key = DatumGetByteaPP(values[1]);
-	p = VARDATA_ANY(key);
-	end = p + VARSIZE_ANY_EXHDR(key);
-
-	memset(&msg, 0, sizeof(msg));
-	msg.type = WIRE_DELETE;
-	msg.nspname = slice_cstring(get_namespace_name(RelationGetNamespace(target)));
-	msg.relname = slice_cstring(pstrdup(RelationGetRelationName(target)));
-	msg.cl = DatumGetInt64(values[2]);
-	msg.version.hlc = DatumGetInt64(values[3]);
-	msg.version.node = DatumGetInt32(values[4]);
-	msg.ncolumns = entry->npk;
-	msg.columns = palloc0(sizeof(WireColumn) * entry->npk);
-	for (i = 0; i < entry->npk; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(target),
-											  entry->pk_attnums[i] - 1);
-		WireColumn *col = &msg.columns[i];
-		uint32		len;
-
-		if (end - p < 5)
-			elog(ERROR, "corrupt tombstone key for table \"%s\"", msg.relname.data);
-		col->kind = (p[0] == 'b') ? WIRE_BINARY : WIRE_TEXT;
-		memcpy(&len, p + 1, 4);
-		len = pg_ntoh32(len);
-		p += 5;
-		if ((uint32) (end - p) < len)
-			elog(ERROR, "corrupt tombstone key for table \"%s\"", msg.relname.data);
-		col->name = slice_cstring(pstrdup(NameStr(att->attname)));
-		col->type_name = slice_cstring(entry->typnames[att->attnum - 1]);
-		col->value.data = p;
-		col->value.len = len;
-		p += len;
-	}
-	RelationClose(target);
-	plugin_write(ctx, &msg);
-}
-
 static void
 plugin_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 			  Relation rel, ReorderBufferChange *change)
 {
 	PluginData *data = ctx->output_plugin_private;
-	PluginRel  *entry = plugin_rel_get(rel);
+	EncodeRelKind kind = EncodeKindOf(rel);
 	MemoryContext old;
 	HeapTuple	tuple;
+	WireMessage msg;
 
-	if (!entry->is_tombstone && entry->meta_attnum == InvalidAttrNumber)
+	if (kind == ENCODE_NOTHING)
 		return;
 	if (change->action != REORDER_BUFFER_CHANGE_INSERT &&
 		change->action != REORDER_BUFFER_CHANGE_UPDATE)
@@ -559,11 +290,13 @@ plugin_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	tuple = &change->data.tp.newtuple->tuple;
 
 	old = MemoryContextSwitchTo(data->context);
-	plugin_send_begin(ctx, txn);
-	if (entry->is_tombstone)
-		plugin_send_tombstone(ctx, rel, tuple);
-	else
-		plugin_send_row(ctx, rel, entry, tuple);
+	if (kind == ENCODE_ROWS)
+		EncodeRow(rel, tuple, true, &msg);
+	if (kind == ENCODE_ROWS || EncodeTombstone(RelationGetDescr(rel), tuple, &msg))
+	{
+		plugin_send_begin(ctx, txn);
+		plugin_write(ctx, &msg);
+	}
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(data->context);
 }
@@ -585,7 +318,8 @@ plugin_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	memset(&msg, 0, sizeof(msg));
 	msg.type = WIRE_MESSAGE;
 	msg.transactional = true;
-	msg.prefix = slice_cstring(prefix);
+	msg.prefix.data = prefix;
+	msg.prefix.len = strlen(prefix);
 	msg.content.data = message;
 	msg.content.len = sz;
 	plugin_write(ctx, &msg);

@@ -84,32 +84,6 @@ sub wait_until
 	return;
 }
 
-# A postmaster killed with SIGKILL leaves children behind for a moment; they
-# exit when they notice, and until then PostgreSQL (rightly) refuses to start
-# on the data directory: wait until nothing is attached to the old interlock
-# segment named in the stale postmaster.pid.
-sub restart_after_kill
-{
-	my ($node) = @_;
-	my @pidfile = split /\n/, slurp_file($node->data_dir . '/postmaster.pid');
-	my (undef, $shmid) = split ' ', ($pidfile[6] // '');
-	my $deadline = time() + 30;
-	while (defined $shmid && time() < $deadline)
-	{
-		my ($seg) = grep { (split ' ')[1] eq $shmid } split /\n/, slurp_file('/proc/sysvipc/shm');
-		last unless $seg && (split ' ', $seg)[6] > 0;
-		usleep(100_000);
-	}
-	for (1 .. 20)
-	{
-		return 1 if $node->start(fail_ok => 1);
-		# a failed start records the stale pid; forget it before retrying
-		$node->{_pid} = undef;
-		usleep(250_000);
-	}
-	return 0;
-}
-
 # --- phase 1: k1 writes 400 increments; k2 loses its apply worker, then
 # its postmaster
 my $w = start_writer($k1, 400);

@@ -1,8 +1,8 @@
 # Peer management over time: remove_peer leaves no slot retaining WAL on the
 # peer and no origin behind; a removed and re-added peer streams again at
-# once; a third region joins an existing mesh with edge_crdt.join.  Rows
-# written before the newcomer joined should reach it too (initial sync,
-# DESIGN.md section 1): a TODO until the replicator copies them.
+# once; a third region joins an existing mesh with edge_crdt.join, and the
+# rows (and deletions) made before it joined reach it through the initial
+# copy.
 use strict;
 use warnings;
 use FindBin;
@@ -63,21 +63,18 @@ is($l3->safe_psql('postgres',
 foreach my $node (@n)
 {
 	my $expect = join(',', map { $_->name } grep { $_ != $node } @n);
-	is($node->safe_psql('postgres', "SELECT string_agg(peer_name, ',' ORDER BY 1) FROM edge_crdt.peers"),
+	is($node->safe_psql('postgres', "SELECT string_agg(peer_name, ',' ORDER BY peer_name) FROM edge_crdt.peers"),
 		$expect, 'full mesh after join on ' . $node->name);
 }
 ok(wait_converged(@n, { tables => [] }), 'three nodes sync');
-TODO:
-{
-	# The replicator streams only changes made after a peer's slot exists;
-	# copying what a newcomer missed (DESIGN.md section 1: replicator/ ...
-	# initial sync) is not implemented yet.  This documents the gap without
-	# failing the suite; prove reports it as passing once it is done.
-	local $TODO = 'initial sync of existing rows not implemented';
-	is($l3->safe_psql('postgres', 'SELECT count(*) FROM lt'), '19',
-		'l3 receives the rows written before it joined');
-	assert_identical(\@n, 'lt', 'l3 equals the others');
-}
+is($l3->safe_psql('postgres', 'SELECT count(*) FROM lt'), '19',
+	'l3 received the rows written before it joined');
+is($l3->safe_psql('postgres', "SELECT count(*) FROM edge_crdt.tombstone"), '1',
+	'and the tombstone of the row deleted before');
+is($l3->safe_psql('postgres',
+		"SELECT string_agg(peer_name || ':' || table_name || ':' || state || ':' || rows_copied, ',') FROM edge_crdt.sync_status"),
+	'l1:public.lt:done:20', 'l3 copied from l1 alone: 19 rows and 1 tombstone');
+assert_identical(\@n, 'lt', 'l3 equals the others');
 
 # Changes after the join reach everyone in any case.
 $l3->safe_psql('postgres', "INSERT INTO lt VALUES (100, 'l3', 1)");

@@ -41,7 +41,8 @@ typedef enum PeerState
 	PEER_STOPPED = 0,
 	PEER_CONNECTING,
 	PEER_STREAMING,
-	PEER_ERROR
+	PEER_ERROR,
+	PEER_SYNCING				/* copying tables before streaming */
 } PeerState;
 
 typedef struct ManagerSlot

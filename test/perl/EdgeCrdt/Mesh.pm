@@ -34,7 +34,8 @@ use Time::HiRes qw(usleep time);
 our @EXPORT_OK = qw(new_node connstr_for full_mesh wait_converged table_rows
   table_dump render_rows assert_identical require_replicator
   create_replicated replicator_available peers_report add_peer_via
-  pause_peers resume_peers pause_all resume_all node_id);
+  pause_peers resume_peers pause_all resume_all node_id
+  restart_after_kill);
 our %EXPORT_TAGS = (all => \@EXPORT_OK);
 
 # Every test database is "postgres"; the extension lives there.
@@ -456,6 +457,40 @@ sub assert_identical
 		}
 	}
 	return pass($name);
+}
+
+=pod
+
+=item restart_after_kill($node)
+
+Start a node whose postmaster was killed with SIGKILL ($node->kill9); true
+once it runs.  The killed postmaster's children exit when they notice, and
+until then PostgreSQL (rightly) refuses to start on the data directory: wait
+until nothing is attached to the old interlock segment named in the stale
+postmaster.pid.
+
+=cut
+
+sub restart_after_kill
+{
+	my ($node) = @_;
+	my @pidfile = split /\n/, slurp_file($node->data_dir . '/postmaster.pid');
+	my (undef, $shmid) = split ' ', ($pidfile[6] // '');
+	my $deadline = time() + 30;
+	while (defined $shmid && time() < $deadline)
+	{
+		my ($seg) = grep { (split ' ')[1] eq $shmid } split /\n/, slurp_file('/proc/sysvipc/shm');
+		last unless $seg && (split ' ', $seg)[6] > 0;
+		usleep(100_000);
+	}
+	for (1 .. 20)
+	{
+		return 1 if $node->start(fail_ok => 1);
+		# a failed start records the stale pid; forget it before retrying
+		$node->{_pid} = undef;
+		usleep(250_000);
+	}
+	return 0;
 }
 
 package EdgeCrdt::Mesh::Proxy;

@@ -1,0 +1,100 @@
+/*-------------------------------------------------------------------------
+ * stream.h
+ *	  Replicated streams (src/stream): what other modules call.
+ *
+ * A global stream's message travels as a transactional logical message of
+ * kind EDGE_CRDT_MSG_STREAM (message.h).  Its body, version 1, all integers
+ * big-endian:
+ *
+ *	  uint8    version (STREAM_BODY_VERSION)
+ *	  uint8    flags: STREAM_HAS_KEY | STREAM_HAS_HEADERS | STREAM_HAS_DEDUP
+ *	  int32    origin node id (must be the node whose transaction carried it)
+ *	  int64    hlc        } the message id "<hlc>-<origin>-<seq>"
+ *	  int32    seq        }
+ *	  int64    published_at (TimestampTz)
+ *	  string   stream name
+ *	  string   key          (if STREAM_HAS_KEY)
+ *	  string   headers      (if STREAM_HAS_HEADERS; JSON object as text)
+ *	  string   dedup_id     (if STREAM_HAS_DEDUP)
+ *	  string   payload      (JSON as text)
+ *
+ * where string = uint32 length + bytes (no terminator, no NUL inside, valid
+ * in the database encoding).  Nothing may follow the payload.
+ *
+ * IDENTIFICATION
+ *	  src/include/edge_crdt/stream.h
+ *-------------------------------------------------------------------------
+ */
+#ifndef EDGE_CRDT_STREAM_H
+#define EDGE_CRDT_STREAM_H
+
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+
+#define STREAM_BODY_VERSION		1
+
+#define STREAM_HAS_KEY			0x01
+#define STREAM_HAS_HEADERS		0x02
+#define STREAM_HAS_DEDUP		0x04
+
+/* Size bounds, in bytes of text (also enforced by publish in SQL). */
+#define STREAM_MAX_NAME			200
+#define STREAM_MAX_KEY			1024
+#define STREAM_MAX_HEADERS		65536
+#define STREAM_MAX_DEDUP		256
+#define STREAM_MAX_PAYLOAD		1048576
+
+/*
+ * Advisory lock kinds (locktag field4 values, so they never meet a user's
+ * pg_advisory_lock): key1 = database, key2 = stream id, key3 = sub.
+ *	 PUBLISH  shared by every transaction that stores a message until it ends;
+ *			  taken exclusively by group_create (until commit), stream_trim
+ *			  and read()'s horizon barrier (momentarily)
+ *	 DEDUP	  exclusive per (stream, hash of dedup_id)
+ *	 WAITER   shared by a read_group that waits; a committing publisher wakes
+ *			  the holders' latches
+ */
+#define STREAM_LOCK_PUBLISH		0x5301
+#define STREAM_LOCK_DEDUP		0x5302
+#define STREAM_LOCK_WAITER		0x5303
+
+/* One decoded message body (pointers into the body, not terminated). */
+typedef struct StreamBody
+{
+	uint8		flags;
+	int32		origin;
+	int64		hlc;
+	int32		seq;
+	int64		published_at;
+	const char *name;
+	uint32		name_len;
+	const char *key;
+	uint32		key_len;
+	const char *headers;
+	uint32		headers_len;
+	const char *dedup;
+	uint32		dedup_len;
+	const char *payload;
+	uint32		payload_len;
+} StreamBody;
+
+/* Encode into buf (stream_apply.c). */
+extern void StreamBodyEncode(StringInfo buf, const StreamBody *body);
+
+/*
+ * A stream message published on another node arrived through the
+ * replicator (the body of an EDGE_CRDT_MSG_STREAM message, without the kind
+ * byte).  Called inside the apply transaction: store it, wake waiting
+ * readers at commit.  Bad bytes from a peer raise an ERROR (with
+ * ERRCODE_DATA_CORRUPTED or another class-22 code so the transaction is
+ * quarantined), never a crash.  origin_node 0 means "not known" (a
+ * quarantined transaction applied again through edge_crdt.apply_change):
+ * the body's origin is taken as it is.
+ */
+extern void StreamApplyRemote(const char *body, uint32 len, int32 origin_node);
+
+/* Wake readers waiting on this stream when the transaction commits. */
+extern void StreamWakeAtCommit(int32 stream_id);
+
+#endif							/* EDGE_CRDT_STREAM_H */

@@ -179,6 +179,7 @@ edge_crdt_peer_main(Datum arg)
 	{
 		char		origin_name[NAMEDATALEN];
 
+		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
 		PushActiveSnapshot(GetTransactionSnapshot());
 		our_node = EdgeCrdtLocalNodeId(false);
@@ -553,6 +554,7 @@ peer_quarantine(const WireMessage *commit)
 	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	char		msg[REPLICATOR_ERROR_LEN];
 
+	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	elems = palloc(sizeof(Datum) * Max(list_length(txn_messages), 1));
@@ -630,6 +632,7 @@ peer_apply(const char *data, int len)
 			MemoryContextReset(txn_cxt);
 			txn_messages = NIL;
 			txn_error = NULL;
+			SetCurrentStatementStartTimestamp();
 			StartTransactionCommand();
 			PushActiveSnapshot(GetTransactionSnapshot());
 			in_remote_txn = true;

@@ -126,6 +126,18 @@ add_peer_sql(PG_FUNCTION_ARGS)
 				 errhint("Give the clone a new identity: drop and recreate the extension there, then call edge_crdt.create_node().")));
 	}
 
+	if (NodeIdPrefix(peer_node) == NodeIdPrefix(our_node))
+	{
+		PQfinish(conn);
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("peer \"%s\" (node %d) and this node (%d) share the id prefix %d",
+						name, peer_node, our_node, NodeIdPrefix(our_node)),
+				 errdetail("Values of edge_crdt.next_id() made on the two nodes could collide."),
+				 errhint("Node ids must differ in their lowest %d bits: recreate one node with edge_crdt.create_node(name, region, node_id => ...).",
+						 NODE_ID_PREFIX_BITS)));
+	}
+
 	snprintf(slot, sizeof(slot), EDGE_CRDT_SLOT_FMT, our_node);
 	params[0] = slot;
 	res = remote_exec(conn, name,

@@ -83,6 +83,8 @@ sync_local_exec(const char *sql, int32 peer_node, const char *table,
 static void
 sync_begin_local(void)
 {
+	/* A worker runs no statements: without this, now() is its start time. */
+	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
 }

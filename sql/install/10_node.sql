@@ -47,3 +47,21 @@ LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION edge_crdt.hlc_to_timestamptz(int8) IS
 	'the wall-clock part of a hybrid logical clock value';
 
+
+/*
+ * Keys for replicated tables: sequences collide across regions, these do
+ * not (src/clock/next_id.c).  Use as the default of a bigint primary key.
+ */
+CREATE FUNCTION edge_crdt.next_id()
+RETURNS int8
+AS 'MODULE_PATHNAME', 'next_id_sql'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION edge_crdt.next_id() IS
+	'a 64-bit id unique across the mesh and ordered by time: ms since 2025 (41 bits), node prefix (12), sequence (10)';
+
+CREATE FUNCTION edge_crdt.next_id_info(id int8, OUT issued_at timestamptz,
+									   OUT node_prefix int4, OUT seq int4)
+AS 'MODULE_PATHNAME', 'next_id_info_sql'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION edge_crdt.next_id_info(int8) IS
+	'the parts of an edge_crdt.next_id() value: when, which node (prefix), sequence';

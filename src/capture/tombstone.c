@@ -2,10 +2,10 @@
  * tombstone.c
  *	  Tombstones of deleted rows and the primary-key encoding (tombstone.h).
  *
- * The tombstone table is written through saved SPI plans: deletes are not
+ * The tombstone table is written through a saved SPI plan: deletes are not
  * the hot path, and going through the executor keeps the table's index and
  * WAL logging (which the output plugin decodes into DELETE messages)
- * ordinary.
+ * ordinary.  Lookups are (see TombstoneLookup).
  *
  * IDENTIFICATION
  *	  src/capture/tombstone.c
@@ -13,15 +13,24 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "edge_crdt/tombstone.h"
 
-static SPIPlanPtr lookup_plan = NULL;
 static SPIPlanPtr write_plan = NULL;
 
 bytea *
@@ -66,38 +75,48 @@ TombstoneKeyFromTuple(ReplRelInfo *info, TupleDesc desc, HeapTuple tuple)
 	return (bytea *) buf.data;
 }
 
+/*
+ * Read through the primary key index directly: every insert of a new key
+ * (capture) and every remote row that finds no local row (apply) asks, and
+ * an SPI query spends most of its time starting an executor.  The snapshot
+ * is the one SPI would use, after a command counter increment as SPI does.
+ */
 int64
 TombstoneLookup(Oid relid, bytea *key)
 {
-	Datum		values[2];
+	Oid			nspid = get_namespace_oid("edge_crdt", false);
+	Oid			tombid = get_relname_relid("tombstone", nspid);
+	Oid			pkid = get_relname_relid("tombstone_pkey", nspid);
+	Relation	rel;
+	Relation	idx;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	ScanKeyData skey[2];
+	Snapshot	snapshot;
 	int64		cl = 0;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (lookup_plan == NULL)
-	{
-		Oid			types[2] = {OIDOID, BYTEAOID};
-		SPIPlanPtr	plan;
-
-		plan = SPI_prepare("SELECT cl FROM edge_crdt.tombstone "
-						   "WHERE relid = $1 AND pk = $2", 2, types);
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(plan);
-		lookup_plan = plan;
-	}
-	values[0] = ObjectIdGetDatum(relid);
-	values[1] = PointerGetDatum(key);
-	if (SPI_execute_plan(lookup_plan, values, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read edge_crdt.tombstone");
-	if (SPI_processed > 0)
+	if (!OidIsValid(tombid) || !OidIsValid(pkid))
+		elog(ERROR, "edge_crdt.tombstone or its primary key is missing");
+	CommandCounterIncrement();
+	snapshot = RegisterSnapshot(GetTransactionSnapshot());
+	rel = table_open(tombid, AccessShareLock);
+	idx = index_open(pkid, AccessShareLock);
+	ScanKeyInit(&skey[0], 1, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	ScanKeyInit(&skey[1], 2, BTEqualStrategyNumber, F_BYTEAEQ, PointerGetDatum(key));
+	scan = index_beginscan(rel, idx, snapshot, 2, 0);
+	index_rescan(scan, skey, 2, NULL, 0);
+	slot = table_slot_create(rel, NULL);
+	if (index_getnext_slot(scan, ForwardScanDirection, slot))
 	{
 		bool		isnull;
 
-		cl = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-										 SPI_tuptable->tupdesc, 1, &isnull));
+		cl = DatumGetInt64(slot_getattr(slot, 3, &isnull));
 	}
-	SPI_finish();
+	ExecDropSingleTupleTableSlot(slot);
+	index_endscan(scan);
+	index_close(idx, AccessShareLock);
+	table_close(rel, AccessShareLock);
+	UnregisterSnapshot(snapshot);
 	return cl;
 }
 

@@ -182,17 +182,33 @@ hlc_persist_ceiling(uint64 needed)
 int64
 HlcNow(void)
 {
+	return HlcNowBounded(1 << HLC_LOGICAL_BITS);
+}
+
+/*
+ * A fresh value whose logical part is below logical_limit: when the
+ * current millisecond has used them up, the value moves on to the next
+ * millisecond (ahead of the wall clock, as observing a remote value
+ * would), so callers packing the logical part into fewer bits never see
+ * it wrap.
+ */
+int64
+HlcNowBounded(uint32 logical_limit)
+{
 	uint64		wall;
 	uint64		old;
 	uint64		next;
 
 	EdgeCrdtRequireSharedState();
+	Assert(logical_limit > 1 && logical_limit <= (1 << HLC_LOGICAL_BITS));
 
 	wall = (uint64) hlc_wall_clock();
 	old = pg_atomic_read_u64(&hlc->last);
 	do
 	{
 		next = Max(old + 1, wall);
+		if ((next & ((1 << HLC_LOGICAL_BITS) - 1)) >= logical_limit)
+			next = HLC_FROM_MS(HLC_TO_MS(next) + 1);
 	} while (!pg_atomic_compare_exchange_u64(&hlc->last, &old, next));
 
 	if (next > pg_atomic_read_u64(&hlc->ceiling))

@@ -8,7 +8,9 @@
  * drawn from pg_strong_random so two independently created nodes collide
  * with probability 2^-31; the replicator checks peers on connect and refuses
  * a duplicate (e.g. a cloned database), so a collision is never merged
- * silently.
+ * silently.  add_peer also refuses a peer whose lowest 12 bits equal ours
+ * (NodeIdPrefix, used by next_id): with n nodes that happens with
+ * probability about n^2 / 8192, and the error says how to recreate one.
  *
  * The id never changes once created, so each backend caches it.  The cache
  * is dropped when edge_crdt.node is invalidated in the relcache (DROP

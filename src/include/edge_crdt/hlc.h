@@ -26,6 +26,9 @@ extern void HlcShmemInit(void);
 /* A fresh timestamp, strictly greater than any issued or observed before. */
 extern int64 HlcNow(void);
 
+/* The same, with a logical part below logical_limit (see hlc.c). */
+extern int64 HlcNowBounded(uint32 logical_limit);
+
 /*
  * Advance past a remote timestamp.  peer names the source for the error
  * raised when the value is more than max_clock_skew ahead of our wall clock

@@ -17,6 +17,14 @@
 extern int32 EdgeCrdtLocalNodeId(bool missing_ok);
 
 /*
+ * The part of a node id that goes into every edge_crdt.next_id() value
+ * (next_id.c).  Ids are unique across the mesh only if no two nodes share
+ * it, so add_peer refuses a peer that has ours.
+ */
+#define NODE_ID_PREFIX_BITS		12
+#define NodeIdPrefix(node)		((int32) ((node) & ((1 << NODE_ID_PREFIX_BITS) - 1)))
+
+/*
  * Node, region and peer names appear in slot names, logs and views: 1-63
  * bytes of ASCII letters, digits, "_" and "-", starting with a letter.
  * "what" names the argument in the error.

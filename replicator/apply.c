@@ -73,6 +73,7 @@
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
+#include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
@@ -169,6 +170,7 @@ static void apply_error_callback(void *arg);
 static void apply_observe_clock(const WireMessage *msg, const char *peer);
 static void apply_open_relation(ApplyState *st);
 static AttrNumber apply_find_column(ApplyState *st, const char *name, int hint);
+static bool apply_column_dropped(ApplyState *st, const char *name);
 static void apply_read_columns(ApplyState *st);
 static Datum apply_convert_value(ApplyState *st, AttrNumber attnum,
 								 const WireColumn *col);
@@ -453,6 +455,31 @@ apply_find_column(ApplyState *st, const char *name, int hint)
 	return InvalidAttrNumber;
 }
 
+/*
+ * Was this column dropped with replicate_ddl?  Then a peer that wrote the
+ * row before it applied the DROP COLUMN still sends it, and it is ignored.
+ * Only asked for columns we lack, which is rare: SPI is fine.
+ */
+static bool
+apply_column_dropped(ApplyState *st, const char *name)
+{
+	Oid			types[2] = {OIDOID, TEXTOID};
+	Datum		values[2];
+	bool		dropped;
+
+	values[0] = ObjectIdGetDatum(RelationGetRelid(st->rel));
+	values[1] = CStringGetTextDatum(name);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT 1 FROM edge_crdt.dropped_column "
+							  "WHERE relid = $1 AND column_name = $2",
+							  2, types, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read edge_crdt.dropped_column");
+	dropped = SPI_processed > 0;
+	SPI_finish();
+	return dropped;
+}
+
 /* Map the message's columns onto the local table and convert the values. */
 static void
 apply_read_columns(ApplyState *st)
@@ -479,6 +506,8 @@ apply_read_columns(ApplyState *st)
 
 		st->column = name;
 		attnum = apply_find_column(st, name, i);
+		if (attnum == InvalidAttrNumber && apply_column_dropped(st, name))
+			continue;
 		if (attnum == InvalidAttrNumber)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),

@@ -95,6 +95,7 @@ static volatile sig_atomic_t got_sigterm = false;
 static void peer_on_exit(int code, Datum arg);
 static void peer_record_error(const char *msg);
 static PGconn *peer_connect(const char *dsn, int32 our_node, int32 peer_node);
+static bool peer_check_slot(int32 our_node, bool sync_pending);
 static void peer_stream(int32 our_node);
 static void peer_handle_message(const char *data, int len);
 static void peer_send_feedback(bool force, bool request_reply);
@@ -147,6 +148,7 @@ edge_crdt_peer_main(Datum arg)
 	char	   *dsn = NULL;
 	RepOriginId originid = InvalidRepOriginId;
 	bool		sync_pending;
+	bool		slot_exists;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, peer_sigterm);
@@ -213,6 +215,7 @@ edge_crdt_peer_main(Datum arg)
 		CommitTransactionCommand();
 
 		peer_conn = peer_connect(dsn, our_node, peer_node);
+		slot_exists = peer_check_slot(our_node, sync_pending);
 
 		/* Copied and streamed rows are the peer's: never sent on. */
 		replorigin_session_setup(originid);
@@ -220,7 +223,7 @@ edge_crdt_peer_main(Datum arg)
 		if (sync_pending)
 		{
 			peer_set_state(PEER_SYNCING);
-			SyncTables(peer_conn, peer_name, peer_node, our_node);
+			SyncTables(peer_conn, peer_name, peer_node, our_node, !slot_exists);
 		}
 		peer_stream(our_node);
 	}
@@ -380,6 +383,56 @@ peer_connect(const char *dsn, int32 our_node, int32 peer_node)
 						peer_name, remote_node, peer_node),
 				 errhint("Remove the peer and add it again if the peer database was replaced.")));
 	return conn;
+}
+
+/*
+ * Does our slot on the peer exist?  A slot the peer invalidated (it removed
+ * WAL we had not received, max_slot_wal_keep_size) means changes are lost
+ * to us: only a fresh copy can repair that.  A missing slot is created by
+ * the initial copy; without one pending, it was dropped behind our back.
+ */
+static bool
+peer_check_slot(int32 our_node, bool sync_pending)
+{
+	char		sql[256];
+	PGresult   *res;
+	bool		exists;
+	bool		lost;
+
+	snprintf(sql, sizeof(sql),
+			 "SELECT wal_status FROM pg_catalog.pg_replication_slots "
+			 "WHERE slot_name = '" EDGE_CRDT_SLOT_FMT "'", our_node);
+	res = PeerExec(peer_conn, sql, PeerReplyDeadline());
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		char	   *msg = pchomp(PQerrorMessage(peer_conn));
+
+		if (res)
+			PQclear(res);
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("could not read the replication slots of peer \"%s\": %s",
+						peer_name, msg)));
+	}
+	exists = PQntuples(res) == 1;
+	lost = exists && !PQgetisnull(res, 0, 0) && strcmp(PQgetvalue(res, 0, 0), "lost") == 0;
+	PQclear(res);
+	if (lost)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("replication slot \"" EDGE_CRDT_SLOT_FMT "\" on peer \"%s\" was invalidated",
+						our_node, peer_name),
+				 errdetail("The peer removed WAL this node had not received yet (max_slot_wal_keep_size)."),
+				 errhint("Call edge_crdt.resync_peer('%s') to copy the peer's data again.",
+						 peer_name)));
+	if (!exists && !sync_pending)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("replication slot \"" EDGE_CRDT_SLOT_FMT "\" on peer \"%s\" does not exist",
+						our_node, peer_name),
+				 errhint("Call edge_crdt.resync_peer('%s') to create it and copy the peer's data again.",
+						 peer_name)));
+	return exists;
 }
 
 static void
@@ -681,6 +734,21 @@ peer_apply(const char *data, int len)
 				my_slot->last_apply_time = GetCurrentTimestamp();
 				my_slot->txns_applied++;
 				LWLockRelease(replicator->lock);
+
+				/*
+				 * The peer replicates a new table: copy it before streaming
+				 * on, which takes a new connection (the copy runs before
+				 * START_REPLICATION), so start over.  The origin already
+				 * points past this transaction.
+				 */
+				if (ApplyCopyRequested() && txn_error == NULL)
+				{
+					ereport(LOG,
+							(errmsg("edge_crdt peer \"%s\": restarting to copy a newly replicated table",
+									peer_name)));
+					ReplicatorWake();
+					proc_exit(0);
+				}
 				break;
 			}
 	}

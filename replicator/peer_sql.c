@@ -72,11 +72,35 @@ remote_exec(PGconn *conn, const char *peer, const char *sql, int nparams,
 }
 
 /*
+ * Queue every table replicated here for the initial copy from a peer,
+ * forgetting earlier copies from it.
+ */
+static void
+queue_initial_copy(int32 peer_node)
+{
+	Oid			types[1] = {INT4OID};
+	Datum		values[1] = {Int32GetDatum(peer_node)};
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("DELETE FROM edge_crdt.sync_table WHERE peer_node = $1",
+							  1, types, values, NULL, false, 0) != SPI_OK_DELETE ||
+		SPI_execute_with_args("INSERT INTO edge_crdt.sync_table (peer_node, table_name) "
+							  "SELECT $1, pg_catalog.format('%I.%I', n.nspname, c.relname) "
+							  "FROM edge_crdt.replicated_table r "
+							  "JOIN pg_catalog.pg_class c ON c.oid = r.relid "
+							  "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace",
+							  1, types, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not queue the initial copy in edge_crdt.sync_table");
+	SPI_finish();
+}
+
+/*
  * add_peer(peer_name text, dsn text, copy_data bool) returns int (the
  * peer's node id)
- *	  With copy_data, the worker creates the slot itself, so that the
- *	  initial copy can use the snapshot of its creation (sync.c); every
- *	  table replicated here is queued for that copy.
+ *	  With copy_data (and tables to copy), the worker creates the slot
+ *	  itself, so that the initial copy can use the snapshot of its creation
+ *	  (sync.c); every table replicated here is queued for that copy.
  */
 PG_FUNCTION_INFO_V1(add_peer_sql);
 Datum
@@ -97,6 +121,17 @@ add_peer_sql(PG_FUNCTION_ARGS)
 	EdgeCrdtRequireSharedState();
 	EdgeCrdtValidateName("peer name", name);
 	our_node = EdgeCrdtLocalNodeId(false);
+
+	/* Nothing to copy: the slot can be created now, as without copy_data. */
+	if (copy_data)
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (SPI_execute("SELECT 1 FROM edge_crdt.replicated_table", true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read edge_crdt.replicated_table");
+		copy_data = SPI_processed > 0;
+		SPI_finish();
+	}
 
 	conn = connect_plain(name, dsn);
 	res = remote_exec(conn, name,
@@ -184,16 +219,10 @@ add_peer_sql(PG_FUNCTION_ARGS)
 								  "VALUES ($1, $2, $3, $4)",
 								  4, types, values, nulls, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "could not insert into edge_crdt.peer");
-		if (copy_data &&
-			SPI_execute_with_args("INSERT INTO edge_crdt.sync_table (peer_node, table_name) "
-								  "SELECT $2, pg_catalog.format('%I.%I', n.nspname, c.relname) "
-								  "FROM edge_crdt.replicated_table r "
-								  "JOIN pg_catalog.pg_class c ON c.oid = r.relid "
-								  "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace",
-								  4, types, values, nulls, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not insert into edge_crdt.sync_table");
 		SPI_finish();
 	}
+	if (copy_data)
+		queue_initial_copy(peer_node);
 	ReplicatorResetPeer(MyDatabaseId, peer_node);
 	ReplicatorWake();
 	PG_RETURN_INT32(peer_node);
@@ -228,42 +257,18 @@ lookup_peer(const char *name, char **dsn)
 }
 
 /*
- * remove_peer(peer_name text) returns void
- *	  Stop the worker, drop our slot on the peer (so it retains no WAL for
- *	  us) and our origin for it.  An unreachable peer keeps the slot: the
- *	  warning says how to drop it there.
+ * Drop our slot on a peer, so that it retains no WAL for us; true when it
+ * is gone.  An unreachable peer keeps it: the warning says how to drop it
+ * there.
  */
-PG_FUNCTION_INFO_V1(remove_peer_sql);
-Datum
-remove_peer_sql(PG_FUNCTION_ARGS)
+static bool
+drop_remote_slot(const char *name, const char *dsn, int32 our_node)
 {
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	char	   *dsn = NULL;
-	int32		peer_node;
-	int32		our_node;
+	bool		dropped = false;
 	char		slot[NAMEDATALEN];
-	char		origin[NAMEDATALEN];
 	const char *keys[3] = {"dbname", "fallback_application_name", NULL};
 	const char *vals[3];
 	PGconn	   *conn;
-
-	EdgeCrdtRequireSharedState();
-	our_node = EdgeCrdtLocalNodeId(false);
-	peer_node = lookup_peer(name, &dsn);
-
-	/* Hold the worker off while this transaction commits. */
-	ReplicatorStopPeerWorker(MyDatabaseId, peer_node, 30000);
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	{
-		Oid			types[1] = {INT4OID};
-		Datum		values[1] = {Int32GetDatum(peer_node)};
-
-		SPI_execute_with_args("DELETE FROM edge_crdt.peer WHERE node_id = $1",
-							  1, types, values, NULL, false, 0);
-	}
-	SPI_finish();
 
 	snprintf(slot, sizeof(slot), EDGE_CRDT_SLOT_FMT, our_node);
 	vals[0] = dsn;
@@ -287,6 +292,7 @@ remove_peer_sql(PG_FUNCTION_ARGS)
 			if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
 			{
 				PQclear(res);
+				dropped = true;
 				break;
 			}
 			PQclear(res);
@@ -296,6 +302,7 @@ remove_peer_sql(PG_FUNCTION_ARGS)
 			if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 0)
 			{
 				PQclear(res);
+				dropped = true;
 				break;
 			}
 			PQclear(res);
@@ -313,9 +320,90 @@ remove_peer_sql(PG_FUNCTION_ARGS)
 						name, slot, pchomp(PQerrorMessage(conn))),
 				 errhint("Drop it there with SELECT pg_drop_replication_slot('%s'), or it keeps WAL forever.", slot)));
 	PQfinish(conn);
+	return dropped;
+}
+
+/*
+ * remove_peer(peer_name text) returns void
+ *	  Stop the worker, drop our slot on the peer (so it retains no WAL for
+ *	  us) and our origin for it.  An unreachable peer keeps the slot: the
+ *	  warning says how to drop it there.
+ */
+PG_FUNCTION_INFO_V1(remove_peer_sql);
+Datum
+remove_peer_sql(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *dsn = NULL;
+	int32		peer_node;
+	int32		our_node;
+	char		origin[NAMEDATALEN];
+
+	EdgeCrdtRequireSharedState();
+	our_node = EdgeCrdtLocalNodeId(false);
+	peer_node = lookup_peer(name, &dsn);
+
+	/* Hold the worker off while this transaction commits. */
+	ReplicatorStopPeerWorker(MyDatabaseId, peer_node, 30000);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	{
+		Oid			types[1] = {INT4OID};
+		Datum		values[1] = {Int32GetDatum(peer_node)};
+
+		SPI_execute_with_args("DELETE FROM edge_crdt.peer WHERE node_id = $1",
+							  1, types, values, NULL, false, 0);
+	}
+	SPI_finish();
+
+	(void) drop_remote_slot(name, dsn, our_node);
 
 	snprintf(origin, sizeof(origin), EDGE_CRDT_ORIGIN_FMT, peer_node);
 	replorigin_drop_by_name(origin, true, false);
+	ReplicatorWake();
+	PG_RETURN_VOID();
+}
+
+/*
+ * resync_peer(peer_name text) returns void
+ *	  Start over with a peer whose changes we can no longer stream (our slot
+ *	  there was invalidated or dropped): drop the slot, forget our progress,
+ *	  and copy every replicated table again (sync.c).  What we have merges
+ *	  with the copy, so nothing written here is lost, and the copy brings
+ *	  every change we missed, deletes included.
+ */
+PG_FUNCTION_INFO_V1(resync_peer_sql);
+Datum
+resync_peer_sql(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *dsn = NULL;
+	int32		peer_node;
+	int32		our_node;
+	char		origin[NAMEDATALEN];
+
+	EdgeCrdtRequireSharedState();
+	our_node = EdgeCrdtLocalNodeId(false);
+	peer_node = lookup_peer(name, &dsn);
+
+	/*
+	 * Forget the backoff the failing worker built up, and keep it from
+	 * starting again until this transaction has (most likely) committed.
+	 */
+	ReplicatorResetPeer(MyDatabaseId, peer_node);
+	ReplicatorStopPeerWorker(MyDatabaseId, peer_node, 1000);
+	if (!drop_remote_slot(name, dsn, our_node))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("could not drop this node's replication slot on peer \"%s\"", name),
+				 errhint("Make sure the peer is reachable, then call edge_crdt.resync_peer() again.")));
+
+	/* The new slot starts later than anything the old origin recorded. */
+	snprintf(origin, sizeof(origin), EDGE_CRDT_ORIGIN_FMT, peer_node);
+	replorigin_drop_by_name(origin, true, false);
+	(void) replorigin_create(origin);
+	queue_initial_copy(peer_node);
 	ReplicatorWake();
 	PG_RETURN_VOID();
 }

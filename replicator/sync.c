@@ -350,35 +350,19 @@ sync_copy_table(PGconn *conn, const char *peer, int32 peer_node,
 }
 
 void
-SyncTables(PGconn *conn, const char *peer, int32 peer_node, int32 our_node)
+SyncTables(PGconn *conn, const char *peer, int32 peer_node, int32 our_node,
+		   bool create_slot)
 {
 	List	   *tables = sync_pending_tables(peer_node);
 	ListCell   *lc;
 	PGresult   *res;
 	char	   *sql;
-	bool		slot_exists;
-
-	sql = psprintf("SELECT wal_status FROM pg_catalog.pg_replication_slots "
-				   "WHERE slot_name = '" EDGE_CRDT_SLOT_FMT "'", our_node);
-	res = sync_remote_exec(conn, peer, sql, PGRES_TUPLES_OK, PeerReplyDeadline());
-	slot_exists = PQntuples(res) == 1;
-	if (slot_exists && !PQgetisnull(res, 0, 0) &&
-		strcmp(PQgetvalue(res, 0, 0), "lost") == 0)
-	{
-		PQclear(res);
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("replication slot \"" EDGE_CRDT_SLOT_FMT "\" on peer \"%s\" was invalidated",
-						our_node, peer),
-				 errhint("Call edge_crdt.resync_peer('%s').", peer)));
-	}
-	PQclear(res);
 
 	res = sync_remote_exec(conn, peer,
 						   "BEGIN READ ONLY ISOLATION LEVEL REPEATABLE READ",
 						   PGRES_COMMAND_OK, PeerReplyDeadline());
 	PQclear(res);
-	if (!slot_exists)
+	if (create_slot)
 	{
 		/* Waits for the peer's running transactions: no short deadline. */
 		sql = psprintf("CREATE_REPLICATION_SLOT \"" EDGE_CRDT_SLOT_FMT "\" "

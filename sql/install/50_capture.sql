@@ -158,10 +158,15 @@ BEGIN
 	EXECUTE format('CREATE TRIGGER zz_edge_crdt_truncate BEFORE TRUNCATE ON %s '
 				   'FOR EACH STATEMENT EXECUTE FUNCTION edge_crdt.truncate_trigger()', rel);
 	INSERT INTO edge_crdt.replicated_table (relid) VALUES (rel);
+	-- Peers replicate it too and copy its rows (sql/install/87_ddl.sql).
+	PERFORM edge_crdt.emit_message('T', jsonb_build_object(
+		'table', format('%I.%I', (SELECT nspname FROM pg_namespace WHERE oid = c.relnamespace),
+						c.relname),
+		'columns', edge_crdt.table_columns(rel))::text);
 END;
 $$;
 COMMENT ON FUNCTION edge_crdt.replicate_table(regclass) IS
-	'add a table to the replication set';
+	'add a table to the replication set; peers that have the same table replicate it too and copy its rows';
 REVOKE ALL ON FUNCTION edge_crdt.replicate_table(regclass) FROM PUBLIC;
 
 CREATE FUNCTION edge_crdt.unreplicate_table(rel regclass) RETURNS void

@@ -93,6 +93,43 @@ CREATE FUNCTION edge_crdt.peer_status(
 	RETURNS SETOF record
 	AS 'MODULE_PATHNAME', 'peer_status_sql' LANGUAGE C STRICT VOLATILE;
 
+/*
+ * WAL this node keeps for each peer: the slot the peer streams from is
+ * ours, named after the peer's node id.  A peer that is down must not fill
+ * the disk, so the view says when retention is unbounded or about to cost
+ * the peer its slot, and when it already has.
+ */
+CREATE VIEW edge_crdt.wal_retention AS
+	SELECT p.peer_name, p.node_id, r.wal_status,
+		   pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), r.restart_lsn)::int8
+			   AS retained_bytes,
+		   r.safe_wal_size,
+		   CASE
+			   WHEN r.slot_name IS NULL THEN 'none'
+			   WHEN r.wal_status = 'lost' THEN 'lost'
+			   WHEN r.wal_status IN ('unreserved', 'extended')
+					OR pg_catalog.current_setting('max_slot_wal_keep_size') = '-1'
+					THEN 'warning'
+			   ELSE 'ok'
+		   END AS state,
+		   CASE
+			   WHEN r.slot_name IS NULL THEN
+				   'the peer has no slot here: it does not stream from this node'
+			   WHEN r.wal_status = 'lost' THEN
+				   'slot invalidated: the peer must call edge_crdt.resync_peer() for this node'
+			   WHEN r.wal_status = 'unreserved' THEN
+				   'the slot will be invalidated at the next checkpoint unless the peer catches up'
+			   WHEN r.wal_status = 'extended' THEN
+				   'the slot keeps more WAL than max_wal_size'
+			   WHEN pg_catalog.current_setting('max_slot_wal_keep_size') = '-1' THEN
+				   'max_slot_wal_keep_size is -1: a peer that stays down keeps WAL without limit'
+		   END AS warning
+	FROM edge_crdt.peer p
+	LEFT JOIN pg_catalog.pg_replication_slots r
+		ON r.slot_name = 'edge_crdt_' || p.node_id;
+COMMENT ON VIEW edge_crdt.wal_retention IS
+	'WAL kept on this node for each peer (its slot here): bytes, state ok / warning / lost / none, and why';
+
 CREATE VIEW edge_crdt.peers AS
 	SELECT p.peer_name, p.node_id, p.region,
 		   CASE WHEN NOT p.enabled THEN 'paused'
@@ -102,11 +139,13 @@ CREATE VIEW edge_crdt.peers AS
 		   pg_catalog.pg_wal_lsn_diff(s.peer_wal_end,
 									  greatest(s.applied_lsn, s.received_lsn)) AS lag_bytes,
 		   extract(epoch FROM s.last_apply_time - s.last_commit_time) AS lag_seconds,
-		   s.last_commit_time, s.changes_applied, s.conflicts
+		   s.last_commit_time, s.changes_applied, s.conflicts,
+		   w.retained_bytes AS retained_wal_bytes, w.state AS wal_retention
 	FROM edge_crdt.peer p
-	LEFT JOIN edge_crdt.peer_status() s ON s.node_id = p.node_id;
+	LEFT JOIN edge_crdt.peer_status() s ON s.node_id = p.node_id
+	LEFT JOIN edge_crdt.wal_retention w ON w.node_id = p.node_id;
 COMMENT ON VIEW edge_crdt.peers IS
-	'each peer: state, last error, positions, lag (bytes and seconds of the last applied transaction) and counts';
+	'each peer: state, last error, positions, lag (bytes and seconds of the last applied transaction), counts, and the WAL kept here for it';
 
 /*
  * True once every peer has confirmed (durably applied) everything this node
@@ -230,6 +269,8 @@ REVOKE ALL ON FUNCTION edge_crdt.resume_peer(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION edge_crdt.peer_status() FROM PUBLIC;
 REVOKE ALL ON FUNCTION edge_crdt.wait_for_sync(interval) FROM PUBLIC;
 REVOKE ALL ON edge_crdt.peers FROM PUBLIC;
+REVOKE ALL ON edge_crdt.wal_retention FROM PUBLIC;
+GRANT SELECT ON edge_crdt.wal_retention TO edge_crdt_admin;
 GRANT EXECUTE ON FUNCTION edge_crdt.add_peer(text, text, bool), edge_crdt.remove_peer(text),
 	edge_crdt.pause_peer(text), edge_crdt.resume_peer(text), edge_crdt.peer_status(),
 	edge_crdt.wait_for_sync(interval) TO edge_crdt_admin;

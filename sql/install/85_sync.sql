@@ -46,3 +46,10 @@ COMMENT ON VIEW edge_crdt.sync_status IS
 	'initial copy per peer and table: pending, copying, done or failed; rows, bytes, rate, last error';
 REVOKE ALL ON edge_crdt.sync_status FROM PUBLIC;
 GRANT SELECT ON edge_crdt.sync_status TO edge_crdt_admin;
+
+CREATE FUNCTION edge_crdt.resync_peer(peer_name text) RETURNS void
+	AS 'MODULE_PATHNAME', 'resync_peer_sql' LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION edge_crdt.resync_peer(text) IS
+	'start over with a peer whose changes can no longer be streamed (slot invalidated or dropped): new slot, full copy';
+REVOKE ALL ON FUNCTION edge_crdt.resync_peer(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION edge_crdt.resync_peer(text) TO edge_crdt_admin;

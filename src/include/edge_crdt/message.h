@@ -10,7 +10,11 @@
  * handles that kind:
  *
  *	  'S'  a message published on a global stream (src/stream)
- *	  'D'  DDL to run at this point of the stream (replicate_ddl)
+ *	  'D'  DDL to run at this point of the stream (replicate_ddl), as JSON:
+ *		   {"search_path": ..., "command": ...}
+ *	  'T'  a table joined the replication set on the sender (replicate_table),
+ *		   as JSON: {"table": "nsp.rel", "columns": [[name, type], ...],
+ *		   "reply": bool}; receivers replicate it too and copy its rows
  *	  'P'  nothing to apply: a marker whose only effect is that the peers'
  *		   confirmed positions move past it (join waits for that)
  *
@@ -34,7 +38,8 @@ typedef enum EdgeCrdtMessageKind
 {
 	EDGE_CRDT_MSG_STREAM = 'S',
 	EDGE_CRDT_MSG_DDL = 'D',
-	EDGE_CRDT_MSG_MARKER = 'P'
+	EDGE_CRDT_MSG_MARKER = 'P',
+	EDGE_CRDT_MSG_TABLE = 'T'
 } EdgeCrdtMessageKind;
 
 /* Write a message of this kind into the current transaction's WAL. */
@@ -47,5 +52,12 @@ extern void EdgeCrdtEmitMessage(EdgeCrdtMessageKind kind, const char *body,
  */
 extern void ApplyWireMessage(const WireMessage *msg, const char *peer,
 							 int32 origin_node);
+
+/*
+ * Did a message applied in this transaction queue an initial copy (a table
+ * newly replicated by the sender)?  The peer worker then restarts after
+ * committing, to copy before streaming on.  Reading it clears it.
+ */
+extern bool ApplyCopyRequested(void);
 
 #endif							/* EDGE_CRDT_MESSAGE_H */

@@ -35,12 +35,12 @@ extern bool SyncPending(int32 peer_node);
 
 /*
  * Copy every pending table from the peer, inside one snapshot: that of our
- * replication slot's creation when the slot does not exist yet (it is
- * created here), else a fresh one (see sync.c for why either is enough).
- * Runs with the peer's replication origin set up, so copied rows are not
- * sent on to other nodes, and before the stream starts.
+ * replication slot's creation when create_slot (the slot does not exist
+ * yet), else a fresh one (see sync.c for why either is enough).  Runs with
+ * the peer's replication origin set up, so copied rows are not sent on to
+ * other nodes, and before the stream starts.
  */
 extern void SyncTables(PGconn *conn, const char *peer, int32 peer_node,
-					   int32 our_node);
+					   int32 our_node, bool create_slot);
 
 #endif							/* EDGE_CRDT_PEER_H */

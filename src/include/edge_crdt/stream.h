@@ -44,6 +44,8 @@
 #define STREAM_MAX_HEADERS		65536
 #define STREAM_MAX_DEDUP		256
 #define STREAM_MAX_PAYLOAD		1048576
+/* JSON nesting a peer may send (publish's own limit is the server's stack) */
+#define STREAM_MAX_JSON_DEPTH	1000
 
 /*
  * Advisory lock kinds (locktag field4 values, so they never meet a user's
@@ -86,9 +88,9 @@ extern void StreamBodyEncode(StringInfo buf, const StreamBody *body);
  * A stream message published on another node arrived through the
  * replicator (the body of an EDGE_CRDT_MSG_STREAM message, without the kind
  * byte).  Called inside the apply transaction: store it, wake waiting
- * readers at commit.  Bad bytes from a peer raise an ERROR (with
- * ERRCODE_DATA_CORRUPTED or another class-22 code so the transaction is
- * quarantined), never a crash.  origin_node 0 means "not known" (a
+ * readers at commit.  Bad bytes from a peer raise an ERROR with a class-22
+ * code (ERRCODE_INVALID_BINARY_REPRESENTATION, or 22P02 for invalid JSON) so
+ * that the transaction is quarantined, never a crash.  origin_node 0 means "not known" (a
  * quarantined transaction applied again through edge_crdt.apply_change):
  * the body's origin is taken as it is.
  */

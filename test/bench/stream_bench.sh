@@ -1,0 +1,210 @@
+#!/bin/bash
+#
+# stream_bench.sh -- edge_crdt streams against a pgmq-style queue table
+# (FOR UPDATE SKIP LOCKED) and PgQ, in one run, on the same instance.
+#
+# 1. Publish throughput: one producer, N messages of 1 kB, one per
+#    transaction.
+# 2. Consume throughput: four consumers drain the N messages, 10 per
+#    transaction, reading and acknowledging (deleting) in one transaction
+#    (the exactly-once pattern).
+# 3. Mixed: one producer and four consumers at once for BENCH_SECONDS;
+#    messages consumed per second.
+#    PgQ consumes in batches between ticks and has no competing consumers:
+#    its consumer is one process that fetches the current batch (a ticker
+#    call every 10 ms plays pgqd).
+# 4. Wake-up latency of read_group(wait => ...): a publisher commits one
+#    message every 10 ms (synchronous_commit = off so that the commit itself
+#    does not dominate), a waiting consumer records receive time - publish
+#    time; p50 / p99.
+#
+# The instance runs with synchronous_commit = off so that the numbers show
+# the cost of each design rather than the fsync of every commit.
+#
+# Ratios > 1 mean edge_crdt is faster.  Environment: BENCH_MESSAGES (20000),
+# BENCH_SECONDS (15), BENCH_WAKEUPS (500), BENCH_SCOPE (local | global).
+#
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+N=${BENCH_MESSAGES:-20000}
+SECS=${BENCH_SECONDS:-15}
+WAKEUPS=${BENCH_WAKEUPS:-500}
+SCOPE=${BENCH_SCOPE:-local}
+
+# PgQ from Debian, installed if missing (needs network access to the archive).
+PGQ=1
+if [ ! -f "$("$PG_CONFIG" --sharedir)/extension/pgq.control" ]; then
+	if [ "$(id -u)" -eq 0 ]; then
+		timeout 120 apt-get install -y -q postgresql-15-pgq3 >/dev/null 2>&1 || PGQ=0
+	else
+		PGQ=0
+	fi
+	[ -f "$("$PG_CONFIG" --sharedir)/extension/pgq.control" ] || PGQ=0
+fi
+
+bench_start "max_connections = 50" "synchronous_commit = off"
+$PSQL -q >/dev/null <<SQL
+CREATE EXTENSION edge_crdt;
+SELECT edge_crdt.create_node('bench', NULL, node_id => 1);
+SELECT edge_crdt.stream_create('bench', '$SCOPE');
+SELECT edge_crdt.group_create('bench', 'g');
+-- 1 kB of JSON
+CREATE TABLE payload AS SELECT jsonb_build_object('body', repeat('x', 1000)) AS p;
+
+-- the pgmq shape: send = INSERT, read = UPDATE ... FOR UPDATE SKIP LOCKED, delete
+CREATE TABLE q (msg_id bigserial PRIMARY KEY, read_ct int NOT NULL DEFAULT 0,
+	enqueued_at timestamptz NOT NULL DEFAULT now(), vt timestamptz NOT NULL DEFAULT now(),
+	message jsonb);
+CREATE FUNCTION q_send(m jsonb) RETURNS bigint LANGUAGE sql AS
+\$\$ INSERT INTO q (message) VALUES (m) RETURNING msg_id \$\$;
+CREATE FUNCTION q_consume() RETURNS int LANGUAGE plpgsql AS \$\$
+DECLARE ids bigint[];
+BEGIN
+	WITH c AS (SELECT msg_id FROM q WHERE vt <= clock_timestamp() ORDER BY msg_id LIMIT 10 FOR UPDATE SKIP LOCKED),
+	u AS (UPDATE q SET vt = clock_timestamp() + interval '30 s', read_ct = read_ct + 1
+		  FROM c WHERE q.msg_id = c.msg_id RETURNING q.msg_id, q.message)
+	SELECT array_agg(msg_id) INTO ids FROM u;
+	IF ids IS NULL THEN RETURN 0; END IF;
+	DELETE FROM q WHERE msg_id = ANY (ids);
+	RETURN cardinality(ids);
+END \$\$;
+
+CREATE FUNCTION s_consume() RETURNS int LANGUAGE plpgsql AS \$\$
+DECLARE ids text[];
+BEGIN
+	SELECT array_agg(id) INTO ids FROM edge_crdt.read_group('bench', 'g', 'c' || pg_backend_pid(), 10, '30 s');
+	IF ids IS NULL THEN RETURN 0; END IF;
+	PERFORM edge_crdt.ack('bench', 'g', ids);
+	RETURN cardinality(ids);
+END \$\$;
+
+CREATE TABLE wake (ms float8);
+CREATE PROCEDURE wake_publish(n int) LANGUAGE plpgsql AS \$\$
+BEGIN
+	SET synchronous_commit = off;
+	FOR i IN 1 .. n LOOP
+		PERFORM edge_crdt.publish('wake', jsonb_build_object('t', clock_timestamp()));
+		COMMIT;
+		PERFORM pg_sleep(0.01);
+	END LOOP;
+END \$\$;
+CREATE PROCEDURE wake_consume(n int) LANGUAGE plpgsql AS \$\$
+DECLARE r record; got int := 0;
+BEGIN
+	SET synchronous_commit = off;
+	WHILE got < n LOOP
+		FOR r IN SELECT * FROM edge_crdt.read_group('wake', 'g', 'w', 1, '30 s', '10 s') LOOP
+			INSERT INTO wake VALUES (extract(epoch FROM clock_timestamp() - (r.payload->>'t')::timestamptz) * 1000);
+			PERFORM edge_crdt.ack('wake', 'g', ARRAY[r.id]);
+			got := got + 1;
+		END LOOP;
+		COMMIT;
+	END LOOP;
+END \$\$;
+SELECT edge_crdt.stream_create('wake', '$SCOPE');
+SELECT edge_crdt.group_create('wake', 'g');
+SQL
+if [ $PGQ -eq 1 ]; then
+	$PSQL -q >/dev/null <<'SQL'
+CREATE EXTENSION pgq;
+SELECT pgq.create_queue('pq');
+SELECT pgq.register_consumer('pq', 'c');
+CREATE FUNCTION pq_send(m jsonb) RETURNS bigint LANGUAGE sql AS
+$$ SELECT pgq.insert_event('pq', 'm', m::text) $$;
+-- one batch per call: everything between the last two ticks
+CREATE FUNCTION pq_consume() RETURNS int LANGUAGE plpgsql AS $$
+DECLARE b bigint; n int;
+BEGIN
+	PERFORM pgq.ticker('pq');
+	b := pgq.next_batch('pq', 'c');
+	IF b IS NULL THEN RETURN 0; END IF;
+	SELECT count(*) INTO n FROM pgq.get_batch_events(b);
+	PERFORM pgq.finish_batch(b);
+	RETURN n;
+END $$;
+SQL
+fi
+
+W="$BENCH_DIR/work"
+mkdir -p "$W"
+echo "SELECT edge_crdt.publish('bench', (SELECT p FROM payload));" >"$W/s_pub.sql"
+echo "SELECT q_send((SELECT p FROM payload));" >"$W/q_pub.sql"
+echo "SELECT pq_send((SELECT p FROM payload));" >"$W/pq_pub.sql"
+echo "SELECT s_consume();" >"$W/s_con.sql"
+echo "SELECT q_consume();" >"$W/q_con.sql"
+echo "SELECT pq_consume();" >"$W/pq_con.sql"
+[ "$(id -u)" -eq 0 ] && chown -R postgres: "$W"
+
+remaining() {
+	case $1 in
+		s) $PSQL -At -c "SELECT lag FROM edge_crdt.stream_groups WHERE stream = 'bench'" ;;
+		q) $PSQL -At -c "SELECT count(*) FROM q" ;;
+		pq) $PSQL -At -c "SELECT coalesce(pending_events, 0) FROM pgq.get_consumer_info('pq', 'c')" ;;
+	esac
+}
+
+now() { date +%s.%N; }
+rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f", n / (b - a) }'; }
+
+# 1 + 2: publish N, then drain with 4 consumers
+declare -A PUB CON MIX MIXPUB
+for s in s q pq; do
+	[ $s = pq ] && [ $PGQ -eq 0 ] && continue
+	t0=$(now)
+	$PGBENCH -n -c 1 -t "$N" -f "$W/${s}_pub.sql" postgres >/dev/null
+	t1=$(now)
+	PUB[$s]=$(rate "$N" "$t0" "$t1")
+	$PSQL -q -c "CHECKPOINT" >/dev/null
+	t0=$(now)
+	if [ $s = pq ]; then
+		while [ "$($PSQL -At -c 'SELECT pq_consume()')" != 0 ] || [ "$(remaining pq)" != 0 ]; do :; done
+	else
+		while [ "$(remaining $s)" -gt 0 ]; do
+			$PGBENCH -n -c 4 -j 2 -t $((N / 40 + 1)) -f "$W/${s}_con.sql" postgres >/dev/null
+		done
+	fi
+	t1=$(now)
+	CON[$s]=$(rate "$N" "$t0" "$t1")
+done
+
+# 3: mixed, 1 producer + 4 consumers (PgQ: 1 consumer) for SECS
+for s in s q pq; do
+	[ $s = pq ] && [ $PGQ -eq 0 ] && continue
+	before=$(remaining $s)
+	consumers=4
+	[ $s = pq ] && consumers=1
+	$PGBENCH -n -c 1 -T "$SECS" -f "$W/${s}_pub.sql" postgres >"$W/${s}_mixpub.out" 2>&1 &
+	ppid=$!
+	$PGBENCH -n -c $consumers -j $consumers -T "$SECS" -f "$W/${s}_con.sql" postgres >/dev/null 2>&1
+	wait $ppid
+	published=$(awk '/number of transactions actually processed/ { print $6 }' "$W/${s}_mixpub.out")
+	after=$(remaining $s)
+	MIX[$s]=$(awk -v p="$published" -v b="$before" -v a="$after" -v t="$SECS" 'BEGIN { printf "%.0f", (p + b - a) / t }')
+	MIXPUB[$s]=$(awk -v p="$published" -v t="$SECS" 'BEGIN { printf "%.0f", p / t }')
+done
+
+# 4: wake-up latency
+$PSQL -q -c "CALL wake_consume($WAKEUPS)" &
+cpid=$!
+sleep 1
+$PSQL -q -c "CALL wake_publish($WAKEUPS)"
+wait $cpid
+read -r p50 p99 pmax < <($PSQL -At -F ' ' -c "SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 2),
+	round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 2), round(max(ms)::numeric, 2) FROM wake")
+
+echo
+echo "stream bench: $N messages of 1 kB, scope $SCOPE, mixed run ${SECS}s, $(nproc) cores"
+printf "%-28s %12s %12s %12s %12s\n" "" "publish/s" "consume/s" "mixed pub/s" "mixed con/s"
+printf "%-28s %12s %12s %12s %12s\n" "edge_crdt stream" "${PUB[s]}" "${CON[s]}" "${MIXPUB[s]}" "${MIX[s]}"
+printf "%-28s %12s %12s %12s %12s\n" "pgmq-style SKIP LOCKED" "${PUB[q]}" "${CON[q]}" "${MIXPUB[q]}" "${MIX[q]}"
+if [ $PGQ -eq 1 ]; then
+	printf "%-28s %12s %12s %12s %12s\n" "PgQ (1 consumer)" "${PUB[pq]}" "${CON[pq]}" "${MIXPUB[pq]}" "${MIX[pq]}"
+fi
+echo "ratio vs pgmq-style: publish $(bench_ratio "${PUB[s]}" "${PUB[q]}"), consume $(bench_ratio "${CON[s]}" "${CON[q]}"), mixed consume $(bench_ratio "${MIX[s]}" "${MIX[q]}") (target >= 1.0)"
+if [ $PGQ -eq 1 ]; then
+	echo "ratio vs PgQ:         publish $(bench_ratio "${PUB[s]}" "${PUB[pq]}"), consume $(bench_ratio "${CON[s]}" "${CON[pq]}"), mixed consume $(bench_ratio "${MIX[s]}" "${MIX[pq]}") (target >= 1.0)"
+else
+	echo "PgQ: not measured (postgresql-15-pgq3 is not installed and apt-get could not install it)"
+fi
+echo "wake-up latency (publish -> waiting read_group returns), $WAKEUPS messages: p50 ${p50} ms, p99 ${p99} ms, max ${pmax} ms (target p99 <= 5 ms)"

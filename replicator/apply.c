@@ -74,6 +74,7 @@
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
+#include "utils/pg_lsn.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
@@ -1114,4 +1115,69 @@ apply_delete(ApplyState *st, ApplyStats *stats)
 			apply_log_row_conflict(st, CONFLICT_DELETE_LOST, local_cl);
 		}
 	}
+}
+
+/* ----------------------------------------------------------------
+ *		Quarantine (used by the stream and by the initial copy)
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * Errors that say something about the change itself: quarantine it and go
+ * on.  Anything else (lost connection, out of memory, deadlock, shutdown,
+ * clock skew) is retried by restarting the worker.
+ */
+bool
+ApplyErrorIsQuarantinable(ErrorData *edata)
+{
+	int			category = ERRCODE_TO_CATEGORY(edata->sqlerrcode);
+
+	if (edata->sqlerrcode == ERRCODE_DATETIME_VALUE_OUT_OF_RANGE)
+		return false;			/* a peer clock beyond max_clock_skew */
+	return category == ERRCODE_DATA_EXCEPTION ||
+		category == ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION ||
+		category == ERRCODE_SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION ||
+		category == ERRCODE_FEATURE_NOT_SUPPORTED ||
+		category == ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE;
+}
+
+void
+ApplyErrorRecord(const char *peer, int32 origin_node, XLogRecPtr commit_lsn,
+				 TimestampTz commit_time, ErrorData *edata, List *messages)
+{
+	Datum	   *elems;
+	ArrayType  *arr;
+	ListCell   *lc;
+	int			n = 0;
+	Oid			types[8] = {TEXTOID, INT4OID, LSNOID, TIMESTAMPTZOID, TEXTOID,
+	TEXTOID, TEXTOID, BYTEAARRAYOID};
+	Datum		values[8];
+	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+
+	elems = palloc(sizeof(Datum) * Max(list_length(messages), 1));
+	foreach(lc, messages)
+		elems[n++] = PointerGetDatum(lfirst(lc));
+	arr = construct_array(elems, n, BYTEAOID, -1, false, TYPALIGN_INT);
+
+	values[0] = CStringGetTextDatum(peer);
+	values[1] = Int32GetDatum(origin_node);
+	values[2] = LSNGetDatum(commit_lsn);
+	values[3] = TimestampTzGetDatum(commit_time);
+	values[4] = CStringGetTextDatum(unpack_sql_state(edata->sqlerrcode));
+	values[5] = CStringGetTextDatum(edata->message ? edata->message : "");
+	if (edata->detail)
+		values[6] = CStringGetTextDatum(edata->detail);
+	else
+		nulls[6] = 'n';
+	values[7] = PointerGetDatum(arr);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("INSERT INTO edge_crdt.apply_errors "
+							  "(peer_name, origin_node, commit_lsn, commit_time, "
+							  " sqlstate, error, detail, messages) "
+							  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+							  8, types, values, nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not record the failed change in edge_crdt.apply_errors");
+	SPI_finish();
 }

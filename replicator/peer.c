@@ -537,25 +537,6 @@ peer_stream(int32 our_node)
 	}
 }
 
-/*
- * Errors that say something about the change itself: quarantine the
- * transaction and go on.  Anything else (lost connection, out of memory,
- * deadlock, shutdown, clock skew) is retried by restarting the worker.
- */
-static bool
-error_is_quarantinable(ErrorData *edata)
-{
-	int			category = ERRCODE_TO_CATEGORY(edata->sqlerrcode);
-
-	if (edata->sqlerrcode == ERRCODE_DATETIME_VALUE_OUT_OF_RANGE)
-		return false;			/* a peer clock beyond max_clock_skew */
-	return category == ERRCODE_DATA_EXCEPTION ||
-		category == ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION ||
-		category == ERRCODE_SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION ||
-		category == ERRCODE_FEATURE_NOT_SUPPORTED ||
-		category == ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE;
-}
-
 /* Apply one ROW, DELETE or MESSAGE; on a data error roll back and remember it. */
 static void
 peer_apply_change(const WireMessage *msg)
@@ -575,7 +556,7 @@ peer_apply_change(const WireMessage *msg)
 	{
 		MemoryContextSwitchTo(txn_cxt);
 		txn_error = CopyErrorData();
-		if (!error_is_quarantinable(txn_error))
+		if (!ApplyErrorIsQuarantinable(txn_error))
 		{
 			MemoryContextSwitchTo(oldcxt);
 			PG_RE_THROW();
@@ -597,45 +578,13 @@ peer_apply_change(const WireMessage *msg)
 static void
 peer_quarantine(const WireMessage *commit)
 {
-	Datum	   *elems;
-	ArrayType  *arr;
-	ListCell   *lc;
-	int			n = 0;
-	Oid			types[8] = {TEXTOID, INT4OID, LSNOID, TIMESTAMPTZOID, TEXTOID,
-	TEXTOID, TEXTOID, BYTEAARRAYOID};
-	Datum		values[8];
-	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	char		msg[REPLICATOR_ERROR_LEN];
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	elems = palloc(sizeof(Datum) * Max(list_length(txn_messages), 1));
-	foreach(lc, txn_messages)
-		elems[n++] = PointerGetDatum(lfirst(lc));
-	arr = construct_array(elems, n, BYTEAOID, -1, false, TYPALIGN_INT);
-
-	values[0] = CStringGetTextDatum(peer_name);
-	values[1] = Int32GetDatum(my_slot->peer_node);
-	values[2] = LSNGetDatum(commit->lsn);
-	values[3] = TimestampTzGetDatum(commit->commit_time);
-	values[4] = CStringGetTextDatum(unpack_sql_state(txn_error->sqlerrcode));
-	values[5] = CStringGetTextDatum(txn_error->message ? txn_error->message : "");
-	if (txn_error->detail)
-		values[6] = CStringGetTextDatum(txn_error->detail);
-	else
-		nulls[6] = 'n';
-	values[7] = PointerGetDatum(arr);
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("INSERT INTO edge_crdt.apply_errors "
-							  "(peer_name, origin_node, commit_lsn, commit_time, "
-							  " sqlstate, error, detail, messages) "
-							  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-							  8, types, values, nulls, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not record the failed transaction in edge_crdt.apply_errors");
-	SPI_finish();
+	ApplyErrorRecord(peer_name, my_slot->peer_node, commit->lsn, commit->commit_time,
+					 txn_error, txn_messages);
 
 	replorigin_session_origin_lsn = commit->end_lsn;
 	replorigin_session_origin_timestamp = commit->commit_time;

@@ -425,8 +425,16 @@ set_peer_enabled(FunctionCallInfo fcinfo, bool enabled)
 	SPI_execute_with_args("UPDATE edge_crdt.peer SET enabled = $1 WHERE peer_name = $2",
 						  2, types, values, NULL, false, 0);
 	SPI_finish();
+
+	/*
+	 * Pausing stops the worker before returning, so that nothing is applied
+	 * after pause_peer(); the hold keeps the manager from restarting it
+	 * before this transaction commits (resume_peer lifts it).
+	 */
 	if (enabled)
 		ReplicatorResetPeer(MyDatabaseId, node);
+	else
+		ReplicatorStopPeerWorker(MyDatabaseId, node, 30000);
 	ReplicatorWake();
 	PG_RETURN_VOID();
 }

@@ -29,20 +29,33 @@
  */
 #include "postgres.h"
 
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
+#include "commands/copy.h"
+#include "executor/tuptable.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_relation.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/regproc.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "storage/latch.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "edge_crdt/apply.h"
 #include "edge_crdt/crdt_fmgr.h"
+#include "edge_crdt/hlc.h"
 #include "edge_crdt/peer.h"
 #include "edge_crdt/replicator.h"
+#include "edge_crdt/tombstone.h"
 #include "edge_crdt/wire.h"
 
 #define SYNC_BATCH_ROWS		5000
@@ -217,15 +230,335 @@ bad:
 	return NULL;				/* keep compiler quiet */
 }
 
+/* Decode and merge one copied message. */
+static void
+sync_apply_one(const char *m, uint32 mlen, const char *peer, int32 peer_node)
+{
+	WireMessage msg;
+	CrdtError	err;
+
+	if (wire_decode(m, mlen, &msg, crdt_palloc, &err) != CRDT_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("invalid change set from peer \"%s\" during the initial copy",
+						peer),
+				 errdetail("%s", err.message)));
+	if (msg.type != WIRE_ROW && msg.type != WIRE_DELETE)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("peer \"%s\" sent a %s message in the initial copy",
+						peer, wire_msg_type_name(msg.type))));
+	ApplyWireChange(&msg, peer, peer_node, NULL);
+}
+
+/*
+ * Apply a batch again, each message in its own subtransaction; one that
+ * fails with an error about the change itself is recorded in
+ * edge_crdt.apply_errors (commit position 0/0: it came with the copy).
+ */
+static void
+sync_replay_batch(List *batch, const char *peer, int32 peer_node,
+				  MemoryContext msgcxt)
+{
+	ListCell   *lc;
+
+	foreach(lc, batch)
+	{
+		bytea	   *m = lfirst(lc);
+		MemoryContext oldcxt = CurrentMemoryContext;
+		ResourceOwner oldowner = CurrentResourceOwner;
+
+		BeginInternalSubTransaction(NULL);
+		MemoryContextSwitchTo(msgcxt);
+		PG_TRY();
+		{
+			sync_apply_one(VARDATA(m), VARSIZE(m) - VARHDRSZ, peer, peer_node);
+			ReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(oldcxt);
+			CurrentResourceOwner = oldowner;
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			MemoryContextSwitchTo(oldcxt);
+			edata = CopyErrorData();
+			FlushErrorState();
+			RollbackAndReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(oldcxt);
+			CurrentResourceOwner = oldowner;
+			if (!ApplyErrorIsQuarantinable(edata))
+				ReThrowError(edata);
+			ApplyErrorRecord(peer, peer_node, InvalidXLogRecPtr, GetCurrentTimestamp(),
+							 edata, list_make1(m));
+			ereport(WARNING,
+					(errmsg("edge_crdt peer \"%s\": a row of the initial copy was quarantined in edge_crdt.apply_errors: %s",
+							peer, edata->message),
+					 errhint("Fix the cause, then call edge_crdt.retry_apply_error(), or edge_crdt.discard_apply_error().")));
+		}
+		PG_END_TRY();
+		MemoryContextReset(msgcxt);
+	}
+}
+
+/*
+ * The fast path.  When the local table is empty -- no rows and no
+ * tombstones -- merging a copied row is inserting it, so the copy can be a
+ * plain COPY into the table (COPY's parsing and bulk insertion, no lookup
+ * per row), the metadata column included.  Two conditions keep that
+ * equivalent to the merge: the table must stay empty until the copy
+ * commits (a SHARE ROW EXCLUSIVE lock, held by the one transaction that
+ * copies the table: local writers and other peers' workers wait for it),
+ * and the metadata must mean the same here, which it does when every
+ * column, the metadata column included, has the same attribute number and
+ * type on both sides (the metadata keys versions by attribute number).
+ * The clock is advanced past the peer's, which covers every copied
+ * version.  Otherwise, or for a table that has data, the copy merges
+ * message by message (sync_copy_table).
+ */
+typedef struct SyncCopySource
+{
+	PGconn	   *conn;
+	const char *peer;
+	char	   *buf;
+	int			len;
+	int			pos;
+	bool		done;
+	int64		bytes;
+} SyncCopySource;
+
+static SyncCopySource copy_source;
+
+/* COPY FROM's data source: the peer's COPY TO STDOUT. */
+static int
+sync_copy_read(void *outbuf, int minread, int maxread)
+{
+	SyncCopySource *src = &copy_source;
+	int			bytesread = 0;
+
+	while (maxread > 0 && bytesread < minread)
+	{
+		int			len;
+
+		if (src->pos < src->len)
+		{
+			int			avail = Min(src->len - src->pos, maxread);
+
+			memcpy((char *) outbuf + bytesread, src->buf + src->pos, avail);
+			src->pos += avail;
+			bytesread += avail;
+			maxread -= avail;
+			continue;
+		}
+		if (src->buf)
+		{
+			PQfreemem(src->buf);
+			src->buf = NULL;
+		}
+		if (src->done)
+			break;
+		len = PQgetCopyData(src->conn, &src->buf, 1);
+		if (len == 0)
+		{
+			PeerWaitSocket(src->conn, WL_SOCKET_READABLE, PeerReplyDeadline(),
+						   "copying a table from");
+			if (PQconsumeInput(src->conn) == 0)
+				len = -2;
+			else
+				continue;
+		}
+		if (len == -1)
+		{
+			src->done = true;
+			break;
+		}
+		if (len < -1)
+			ereport(ERROR,
+					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errmsg("lost connection to peer \"%s\" during the initial copy: %s",
+							src->peer, pchomp(PQerrorMessage(src->conn)))));
+		src->len = len;
+		src->pos = 0;
+		src->bytes += len;
+	}
+	return bytesread;
+}
+
+/* Read and drop what is left of a COPY the peer is sending. */
+static void
+sync_drain_copy(PGconn *conn)
+{
+	char	   *buf;
+	PGresult   *res;
+
+	if (copy_source.done)
+		return;
+	while (PQgetCopyData(conn, &buf, 0) > 0)
+		PQfreemem(buf);
+	while ((res = PQgetResult(conn)) != NULL)
+		PQclear(res);
+	copy_source.done = true;
+}
+
+/* COPY the result of sql on the peer into rel (columns: names). */
+static uint64
+sync_copy_into(PGconn *conn, const char *peer, const char *sql, Relation rel,
+			   List *names, int64 *bytes)
+{
+	ParseState *pstate = make_parsestate(NULL);
+	CopyFromState cstate;
+	PGresult   *res;
+	uint64		rows;
+
+	res = sync_remote_exec(conn, peer, sql, PGRES_COPY_OUT, PeerReplyDeadline());
+	PQclear(res);
+	memset(&copy_source, 0, sizeof(copy_source));
+	copy_source.conn = conn;
+	copy_source.peer = peer;
+
+	(void) addRangeTableEntryForRelation(pstate, rel, RowExclusiveLock, NULL,
+										 false, false);
+	cstate = BeginCopyFrom(pstate, rel, NULL, NULL, false, sync_copy_read,
+						   names, NIL);
+	rows = CopyFrom(cstate);
+	EndCopyFrom(cstate);
+	if (copy_source.buf)
+		PQfreemem(copy_source.buf);
+	if (!copy_source.done)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("peer \"%s\" sent data after the end of a copy", peer)));
+	while ((res = PQgetResult(conn)) != NULL)
+	{
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		{
+			char	   *msg = pchomp(PQresultErrorMessage(res));
+
+			PQclear(res);
+			ereport(ERROR,
+					(errcode(ERRCODE_CONNECTION_EXCEPTION),
+					 errmsg("initial copy from peer \"%s\" failed: %s", peer, msg),
+					 errcontext("command on the peer: %s", sql)));
+		}
+		PQclear(res);
+	}
+	*bytes += copy_source.bytes;
+	return rows;
+}
+
+/* "name type" of every column by attribute number, from a catalog query. */
+#define SYNC_LAYOUT_SQL \
+	"SELECT pg_catalog.string_agg(a.attnum || ' ' || pg_catalog.quote_ident(a.attname) || ' ' || " \
+	"pg_catalog.format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum) " \
+	"FROM pg_catalog.pg_attribute a WHERE a.attrelid = %s::pg_catalog.regclass " \
+	"AND a.attnum > 0 AND NOT a.attisdropped"
+
+/*
+ * Copy the table the fast way if it qualifies (see above); false, with
+ * nothing done, if it does not.  Runs inside the local transaction that
+ * sync_copy_table committed the 'copying' state in.
+ */
+static bool
+sync_copy_fast(PGconn *conn, const char *peer, int32 peer_node,
+			   const char *table, SyncProgress *progress)
+{
+	Oid			relid;
+	Relation	rel;
+	char	   *local_layout;
+	char	   *sql;
+	PGresult   *res;
+	bool		empty;
+	List	   *names = NIL;
+	Relation	tombrel;
+	int			i;
+
+	copy_source.done = true;	/* no COPY running yet */
+	relid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(table)),
+							 ShareRowExclusiveLock, false);
+	rel = table_open(relid, NoLock);
+
+	/* Look with a snapshot taken under the lock. */
+	PopActiveSnapshot();
+	PushActiveSnapshot(GetTransactionSnapshot());
+
+	/* Empty: no row, and no tombstone either. */
+	{
+		TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+		TupleTableSlot *slot = table_slot_create(rel, NULL);
+
+		empty = !table_scan_getnextslot(scan, ForwardScanDirection, slot);
+		ExecDropSingleTupleTableSlot(slot);
+		table_endscan(scan);
+	}
+	if (empty)
+		empty = TombstoneLookupAny(relid) == false;
+
+	/* The same attribute numbers and types on both sides. */
+	sql = psprintf(SYNC_LAYOUT_SQL, quote_literal_cstr(table));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute(sql, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read the columns of %s", table);
+	local_layout = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	local_layout = local_layout ? pstrdup(local_layout) : pstrdup("");
+	SPI_finish();
+	res = sync_remote_exec(conn, peer, sql, PGRES_TUPLES_OK, PeerReplyDeadline());
+	if (!empty || PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), local_layout) != 0)
+	{
+		PQclear(res);
+		table_close(rel, NoLock);
+		return false;
+	}
+	PQclear(res);
+
+	/* Every version copied is at most the peer's clock. */
+	res = sync_remote_exec(conn, peer, "SELECT edge_crdt.hlc_now()", PGRES_TUPLES_OK,
+						   PeerReplyDeadline());
+	(void) HlcObserve(pg_strtoint64(PQgetvalue(res, 0, 0)), peer);
+	PQclear(res);
+
+	tombrel = table_open(get_relname_relid("tombstone", get_namespace_oid("edge_crdt", false)),
+						 RowExclusiveLock);
+	sql = psprintf("COPY (SELECT %u::pg_catalog.oid, pk, cl, hlc, node FROM edge_crdt.tombstone "
+				   "WHERE relid = %s::pg_catalog.regclass) TO STDOUT",
+				   relid, quote_literal_cstr(table));
+	progress->rows += sync_copy_into(conn, peer, sql, tombrel, NIL, &progress->bytes);
+	table_close(tombrel, NoLock);
+
+	for (i = 0; i < RelationGetDescr(rel)->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), i);
+
+		if (!att->attisdropped)
+			names = lappend(names, makeString(pstrdup(NameStr(att->attname))));
+	}
+	{
+		StringInfoData cols;
+		ListCell   *lc;
+
+		initStringInfo(&cols);
+		foreach(lc, names)
+			appendStringInfo(&cols, "%s%s", cols.len ? ", " : "",
+							 quote_identifier(strVal(lfirst(lc))));
+		sql = psprintf("COPY %s (%s) TO STDOUT", table, cols.data);
+	}
+	progress->rows += sync_copy_into(conn, peer, sql, rel, names, &progress->bytes);
+	table_close(rel, NoLock);
+	return true;
+}
+
 static void
 sync_copy_table(PGconn *conn, const char *peer, int32 peer_node,
 				const char *table)
 {
 	SyncProgress progress = {0, 0};
 	int64		batch = 0;
+	List	   *pending = NIL;	/* the batch's messages, as bytea */
 	bool		header_seen = false;
 	bool		done = false;
+	volatile bool fast = false;
 	MemoryContext msgcxt;
+	MemoryContext batchcxt;
 	PGresult   *res;
 	char	   *sql;
 
@@ -237,6 +570,42 @@ sync_copy_table(PGconn *conn, const char *peer, int32 peer_node,
 					peer_node, table, &progress, NULL);
 	sync_commit_local();
 
+	sync_begin_local();
+	PG_TRY();
+	{
+		fast = sync_copy_fast(conn, peer, peer_node, table, &progress);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		/* Merge row by row instead, quarantining what cannot be merged. */
+		MemoryContextSwitchTo(TopMemoryContext);
+		edata = CopyErrorData();
+		if (!ApplyErrorIsQuarantinable(edata))
+			PG_RE_THROW();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		sync_drain_copy(conn);
+		ereport(LOG,
+				(errmsg("edge_crdt peer \"%s\": bulk copy of table %s failed, merging row by row: %s",
+						peer, table, edata->message)));
+		progress.rows = progress.bytes = 0;
+		sync_begin_local();
+		fast = false;
+	}
+	PG_END_TRY();
+	if (fast)
+	{
+		sync_local_exec("UPDATE edge_crdt.sync_table SET state = 'done', "
+						"finished_at = pg_catalog.clock_timestamp(), rows_copied = $3, "
+						"bytes_copied = $4 WHERE peer_node = $1 AND table_name = $2",
+						peer_node, table, &progress, NULL);
+		sync_commit_local();
+		return;
+	}
+	sync_commit_local();
+
 	sql = psprintf("COPY (SELECT edge_crdt.table_snapshot(%s::pg_catalog.regclass)) "
 				   "TO STDOUT (FORMAT binary)", quote_literal_cstr(table));
 	res = sync_remote_exec(conn, peer, sql, PGRES_COPY_OUT, PeerReplyDeadline());
@@ -244,11 +613,17 @@ sync_copy_table(PGconn *conn, const char *peer, int32 peer_node,
 
 	msgcxt = AllocSetContextCreate(TopMemoryContext, "edge_crdt sync message",
 								   ALLOCSET_DEFAULT_SIZES);
+	batchcxt = AllocSetContextCreate(TopMemoryContext, "edge_crdt sync batch",
+									 ALLOCSET_DEFAULT_SIZES);
 	sync_begin_local();
 	for (;;)
 	{
 		char	   *buf;
 		int			len = PQgetCopyData(conn, &buf, 1);
+		uint32		mlen;
+		const char *m;
+		bytea	   *copy;
+		bool		replayed = false;
 
 		if (len == 0)
 		{
@@ -267,49 +642,63 @@ sync_copy_table(PGconn *conn, const char *peer, int32 peer_node,
 					 errmsg("lost connection to peer \"%s\" during the initial copy: %s",
 							peer, pchomp(PQerrorMessage(conn)))));
 
+		m = sync_parse_copy_data(buf, len, &header_seen, peer, &mlen);
+		if (done)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROTOCOL_VIOLATION),
+					 errmsg("peer \"%s\" sent data after the end of the copy of table %s",
+							peer, table)));
+		if (m == NULL)
+		{
+			done = true;
+			PQfreemem(buf);
+			continue;
+		}
+		copy = MemoryContextAlloc(batchcxt, VARHDRSZ + mlen);
+		SET_VARSIZE(copy, VARHDRSZ + mlen);
+		memcpy(VARDATA(copy), m, mlen);
+		PQfreemem(buf);
+		{
+			MemoryContext old = MemoryContextSwitchTo(batchcxt);
+
+			pending = lappend(pending, copy);
+			MemoryContextSwitchTo(old);
+		}
+
+		/*
+		 * A change that cannot be merged (a unique constraint only this
+		 * node has...) must not wedge the copy: the batch so far is undone
+		 * and replayed message by message, the failing ones quarantined,
+		 * as the stream does with whole transactions.
+		 */
 		PG_TRY();
 		{
-			uint32		mlen;
-			const char *m = sync_parse_copy_data(buf, len, &header_seen, peer, &mlen);
+			MemoryContext old = MemoryContextSwitchTo(msgcxt);
 
-			if (done)
-				ereport(ERROR,
-						(errcode(ERRCODE_PROTOCOL_VIOLATION),
-						 errmsg("peer \"%s\" sent data after the end of the copy of table %s",
-								peer, table)));
-			if (m == NULL)
-				done = true;
-			else
-			{
-				MemoryContext old = MemoryContextSwitchTo(msgcxt);
-				WireMessage msg;
-				CrdtError	err;
-
-				if (wire_decode(m, mlen, &msg, crdt_palloc, &err) != CRDT_OK)
-					ereport(ERROR,
-							(errcode(ERRCODE_PROTOCOL_VIOLATION),
-							 errmsg("invalid change set from peer \"%s\" during the initial copy",
-									peer),
-							 errdetail("%s", err.message)));
-				if (msg.type != WIRE_ROW && msg.type != WIRE_DELETE)
-					ereport(ERROR,
-							(errcode(ERRCODE_PROTOCOL_VIOLATION),
-							 errmsg("peer \"%s\" sent a %s message in the initial copy",
-									peer, wire_msg_type_name(msg.type))));
-				ApplyWireChange(&msg, peer, peer_node, NULL);
-				MemoryContextSwitchTo(old);
-				MemoryContextReset(msgcxt);
-				progress.rows++;
-				progress.bytes += mlen;
-			}
+			sync_apply_one(VARDATA(copy), mlen, peer, peer_node);
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(msgcxt);
 		}
-		PG_FINALLY();
+		PG_CATCH();
 		{
-			PQfreemem(buf);
+			ErrorData  *edata;
+
+			MemoryContextSwitchTo(batchcxt);
+			edata = CopyErrorData();
+			if (!ApplyErrorIsQuarantinable(edata))
+				PG_RE_THROW();
+			FlushErrorState();
+			AbortCurrentTransaction();
+			MemoryContextReset(msgcxt);
+			sync_begin_local();
+			sync_replay_batch(pending, peer, peer_node, msgcxt);
+			replayed = true;
 		}
 		PG_END_TRY();
+		progress.rows++;
+		progress.bytes += mlen;
 
-		if (++batch >= SYNC_BATCH_ROWS)
+		if (replayed || ++batch >= SYNC_BATCH_ROWS)
 		{
 			sync_local_exec("UPDATE edge_crdt.sync_table SET rows_copied = $3, "
 							"bytes_copied = $4 WHERE peer_node = $1 AND table_name = $2",
@@ -317,9 +706,12 @@ sync_copy_table(PGconn *conn, const char *peer, int32 peer_node,
 			sync_commit_local();
 			sync_begin_local();
 			batch = 0;
+			pending = NIL;
+			MemoryContextReset(batchcxt);
 		}
 	}
 	MemoryContextDelete(msgcxt);
+	MemoryContextDelete(batchcxt);
 
 	/* The COPY's own result says whether the peer finished it. */
 	while ((res = PQgetResult(conn)) != NULL)

@@ -81,8 +81,23 @@ TombstoneKeyFromTuple(ReplRelInfo *info, TupleDesc desc, HeapTuple tuple)
  * an SPI query spends most of its time starting an executor.  The snapshot
  * is the one SPI would use, after a command counter increment as SPI does.
  */
+static int64 tombstone_first(Oid relid, bytea *key);
+
 int64
 TombstoneLookup(Oid relid, bytea *key)
+{
+	return tombstone_first(relid, key);
+}
+
+bool
+TombstoneLookupAny(Oid relid)
+{
+	return tombstone_first(relid, NULL) != 0;
+}
+
+/* The causal length of the first tombstone of relid (and key), 0 if none. */
+static int64
+tombstone_first(Oid relid, bytea *key)
 {
 	Oid			nspid = get_namespace_oid("edge_crdt", false);
 	Oid			tombid = get_relname_relid("tombstone", nspid);
@@ -102,9 +117,10 @@ TombstoneLookup(Oid relid, bytea *key)
 	rel = table_open(tombid, AccessShareLock);
 	idx = index_open(pkid, AccessShareLock);
 	ScanKeyInit(&skey[0], 1, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
-	ScanKeyInit(&skey[1], 2, BTEqualStrategyNumber, F_BYTEAEQ, PointerGetDatum(key));
-	scan = index_beginscan(rel, idx, snapshot, 2, 0);
-	index_rescan(scan, skey, 2, NULL, 0);
+	if (key)
+		ScanKeyInit(&skey[1], 2, BTEqualStrategyNumber, F_BYTEAEQ, PointerGetDatum(key));
+	scan = index_beginscan(rel, idx, snapshot, key ? 2 : 1, 0);
+	index_rescan(scan, skey, key ? 2 : 1, NULL, 0);
 	slot = table_slot_create(rel, NULL);
 	if (index_getnext_slot(scan, ForwardScanDirection, slot))
 	{

@@ -89,13 +89,17 @@ sql($q2, "SELECT edge_crdt.discard_apply_error($id)");
 sql($q1, "SELECT edge_crdt.discard_apply_error(id) FROM edge_crdt.apply_errors");
 
 # Schema drift: a column q2 does not have yet, and a table q2 does not
-# replicate yet.  Quarantined, then applied by a retry once q2 catches up.
+# have yet (its announcement by replicate_table and its row are both
+# quarantined).  Applied by a retry once q2 catches up.
 sql($q1, 'ALTER TABLE qu ADD COLUMN extra text');
 sql($q1, "INSERT INTO qu (id, email, v, extra) VALUES (6, 'dee\@example.com', 'q1', 'new column')");
 sql($q1, "CREATE TABLE qnew (id int PRIMARY KEY, v text); SELECT edge_crdt.replicate_table('qnew')");
 sql($q1, "INSERT INTO qnew VALUES (1, 'new table')");
-ok($q2->poll_query_until('postgres', 'SELECT count(*) = 2 FROM edge_crdt.apply_errors'),
+ok($q2->poll_query_until('postgres', 'SELECT count(*) = 3 FROM edge_crdt.apply_errors'),
 	'changes for a missing column and a missing table are quarantined');
+like(sql($q2, 'SELECT string_agg(error, E\'\n\' ORDER BY id) FROM edge_crdt.apply_errors'),
+	qr/column "extra".*\n.*table public.qnew is replicated on node \d+ but does not exist here.*\n.*"public.qnew" does not exist/s,
+	'each with its reason');
 note sql($q2, 'SELECT string_agg(error, E\'\n\' ORDER BY id) FROM edge_crdt.apply_errors');
 sql($q1, 'INSERT INTO qok VALUES (1)');
 ok($q2->poll_query_until('postgres', 'SELECT count(*) = 1 FROM qok'),
@@ -103,7 +107,7 @@ ok($q2->poll_query_until('postgres', 'SELECT count(*) = 1 FROM qok'),
 sql($q2, 'ALTER TABLE qu ADD COLUMN extra text');
 sql($q2, "CREATE TABLE qnew (id int PRIMARY KEY, v text); SELECT edge_crdt.replicate_table('qnew')");
 is(sql($q2, 'SELECT string_agg(edge_crdt.retry_apply_error(id)::text, \',\' ORDER BY id) FROM edge_crdt.apply_errors'),
-	'true,true', 'both retries apply once the schema matches');
+	'true,true,true', 'the retries apply once the schema matches');
 is(sql($q2, "SELECT extra FROM qu WHERE id = 6"), 'new column', 'the new column\'s value arrived');
 is(sql($q2, "SELECT v FROM qnew WHERE id = 1"), 'new table', 'the new table\'s row arrived');
 

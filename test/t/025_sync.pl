@@ -1,8 +1,10 @@
 # Initial copy (DESIGN.md section 1, replicator/sync.c): a region joins a
 # running mesh that already has data, under continuous writes on every
 # member, and ends identical to them -- rows, deletions (tombstones),
-# counters and column versions.  A joiner killed in the middle of its copy
-# resumes at the table it was copying, not from scratch, and converges.
+# counters and column versions; its empty tables are bulk-loaded.  A joiner
+# that has data of its own merges the copy row by row; killed in the middle
+# of that, it resumes at the table it was copying, not from scratch, and
+# converges, and its own row reaches everyone.
 use strict;
 use warnings;
 use FindBin;
@@ -112,9 +114,12 @@ is($c->safe_psql('postgres', 'SELECT sum(hits::bigint) FROM big'),
 is($a->safe_psql('postgres', "SELECT count(*) FROM edge_crdt.sync_status WHERE state <> 'done'"),
 	'0', 'the members copied the (empty) tables of the joiner too');
 
-# --- sd joins and is killed in the middle of copying big
+# --- sd joins and is killed in the middle of copying big.  sd has a row of
+# its own in big, so that table is merged row by row (with progress in
+# sync_status), not bulk-loaded as an empty table is.
 $d->append_conf('postgresql.conf', "restart_after_crash = off\n");
 $d->restart;
+$d->safe_psql('postgres', "INSERT INTO big VALUES (999999, 'sd own', 0, '{}')");
 is($d->safe_psql('postgres',
 		"SELECT edge_crdt.join('" . connstr_for($b) . "', '" . connstr_for($d) . "')"),
 	'3', 'sd joins the three through sb');
@@ -141,5 +146,8 @@ assert_identical(\@all, 'big', 'big is identical on all four');
 assert_identical(\@all, 'a_small', 'a_small too');
 is($d->safe_psql('postgres', "SELECT v FROM big WHERE id = 5"), 'after the kill',
 	'a change made during the restart arrived');
+is($_->safe_psql('postgres', "SELECT v FROM big WHERE id = 999999"), 'sd own',
+	'the row sd had before it joined reached ' . $_->name)
+  foreach @all;
 
 done_testing();

@@ -17,6 +17,10 @@
 #ifndef EDGE_CRDT_APPLY_H
 #define EDGE_CRDT_APPLY_H
 
+#include "access/xlogdefs.h"
+#include "datatype/timestamp.h"
+#include "nodes/pg_list.h"
+
 #include "edge_crdt/wire.h"
 
 typedef struct ApplyStats
@@ -38,5 +42,21 @@ typedef struct ApplyStats
  */
 extern void ApplyWireChange(const WireMessage *msg, const char *peer,
 							int32 peer_node, ApplyStats *stats);
+
+/*
+ * Is this error about the change itself (a constraint, a missing table or
+ * column, a bad value), so that the change is quarantined and the rest goes
+ * on?  Other errors restart the worker.
+ */
+extern bool ApplyErrorIsQuarantinable(ErrorData *edata);
+
+/*
+ * Record a change that could not be applied in edge_crdt.apply_errors,
+ * with its messages (a List of bytea in the wire format), in the current
+ * transaction.
+ */
+extern void ApplyErrorRecord(const char *peer, int32 origin_node,
+							 XLogRecPtr commit_lsn, TimestampTz commit_time,
+							 ErrorData *edata, List *messages);
 
 #endif							/* EDGE_CRDT_APPLY_H */

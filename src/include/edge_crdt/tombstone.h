@@ -25,6 +25,9 @@ extern bytea *TombstoneKeyFromTuple(ReplRelInfo *info, TupleDesc desc,
 /* Causal length of the key's tombstone, or 0 when it has none. */
 extern int64 TombstoneLookup(Oid relid, bytea *key);
 
+/* Has the table any tombstone? */
+extern bool TombstoneLookupAny(Oid relid);
+
 /* Record (or raise) the key's tombstone; a smaller cl never wins. */
 extern void TombstoneWrite(Oid relid, bytea *key, int64 cl, CrdtVersion version);
 

@@ -15,8 +15,10 @@
  * When SQL would add nothing -- a plain table, no row-level security for
  * the caller, a table-level SELECT grant, no edge_filter, not SERIALIZABLE
  * -- the same rows are read straight from the btree index and the heap under
- * the same snapshot (direct_scan), and from the index alone when it includes
- * the neighbour (and weight) columns and the heap page is all-visible.
+ * the same snapshot: from the index alone when it includes the neighbour
+ * (and weight) columns and the heap page is all-visible (direct_scan), else
+ * by collecting the frontier's TIDs from the index first and reading the
+ * heap pages in block order, as a bitmap heap scan does (direct_bitmap_scan).
  *
  * Fetched edges are sorted by (frontier vertex, neighbour value in the
  * type's btree order, edge id, weight) before any new vertex is numbered, so
@@ -32,6 +34,7 @@
 #include <math.h>
 
 #include "access/genam.h"
+#include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/skey.h"
@@ -67,6 +70,9 @@
 #include "edge_crdt/graph.h"
 
 static bool vertex_eq(GraphCtx *g, Datum a, Datum b);
+static inline bool vertex_int_key(GraphCtx *g);
+static uint32 vertex_hash(GraphCtx *g, Datum value);
+static inline Datum vertex_norm(GraphCtx *g, Datum value);
 static char *vertex_text(GraphCtx *g, Datum value);
 static int	side_direction(int direction, int side);
 
@@ -417,6 +423,86 @@ edge_id_expr(Relation rel)
 	return buf.data;
 }
 
+/* (value, vid) pairs of an integer vertex type, for sorting vids by value */
+typedef struct VidKey
+{
+	int64		key;
+	Datum		value;
+	int32		vid;
+} VidKey;
+
+#define ST_SORT sort_vid_keys
+#define ST_ELEMENT_TYPE VidKey
+#define ST_COMPARE(a, b) ((a)->key < (b)->key ? -1 : (a)->key > (b)->key ? 1 : 0)
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+/*
+ * Sort k by key.  Vertex keys of one call usually span a small range, so an
+ * LSD radix sort on key - min (11 bits a pass, stable) beats a comparison
+ * sort when there are many; distinct vertices have distinct keys.  Returns
+ * the sorted array, k or a new one (the other is freed).
+ */
+#define VID_RADIX_BITS	11
+static VidKey *
+radix_sort_vid_keys(GraphCtx *g, VidKey *k, int32 n)
+{
+	int64		min = k[0].key,
+				max = k[0].key;
+	uint64		range;
+	int			passes = 0;
+	VidKey	   *tmp;
+	uint32	   *count;
+
+	for (int32 i = 1; i < n; i++)
+	{
+		if (k[i].key < min)
+			min = k[i].key;
+		if (k[i].key > max)
+			max = k[i].key;
+	}
+	range = (uint64) max - (uint64) min;
+	while (passes < 6 && (passes * VID_RADIX_BITS >= 64 ||
+						  (range >> (passes * VID_RADIX_BITS)) != 0))
+		passes++;
+	if (n < 1024 || passes > 3)
+	{
+		sort_vid_keys(k, n);
+		return k;
+	}
+	graph_account(g, sizeof(VidKey) * n);
+	tmp = MemoryContextAllocHuge(g->scratch, sizeof(VidKey) * n);
+	count = palloc(sizeof(uint32) << VID_RADIX_BITS);
+	for (int p = 0; p < passes; p++)
+	{
+		int			shift = p * VID_RADIX_BITS;
+		uint32		mask = (1 << VID_RADIX_BITS) - 1;
+		uint32		sum = 0;
+		VidKey	   *swap;
+
+		memset(count, 0, sizeof(uint32) << VID_RADIX_BITS);
+		for (int32 i = 0; i < n; i++)
+			count[(((uint64) k[i].key - (uint64) min) >> shift) & mask]++;
+		for (uint32 b = 0; b <= mask; b++)
+		{
+			uint32		c = count[b];
+
+			count[b] = sum;
+			sum += c;
+		}
+		for (int32 i = 0; i < n; i++)
+			tmp[count[(((uint64) k[i].key - (uint64) min) >> shift) & mask]++] = k[i];
+		swap = k;
+		k = tmp;
+		tmp = swap;
+	}
+	pfree(tmp);
+	pfree(count);
+	g->mem_used -= sizeof(VidKey) * n;
+	return k;
+}
+
 /*---- Direct index path ----*/
 
 /*
@@ -487,6 +573,7 @@ direct_setup(GraphCtx *g, Relation rel, Oid vtype)
 		opno = get_opfamily_member(irel->rd_opfamily[0], vtype, vtype,
 								   BTEqualStrategyNumber);
 		g->dcoll[h] = irel->rd_indcollation[0];
+		g->dopfamily[h] = irel->rd_opfamily[0];
 		/* same test as direct_scan's, for graph_fetch_new's choice */
 		g->dcover[h] = index_column_of(irel, h == 0 ? g->tatt : g->fatt) > 0 &&
 			(g->watt == InvalidAttrNumber || index_column_of(irel, g->watt) > 0) &&
@@ -496,6 +583,12 @@ direct_setup(GraphCtx *g, Relation rel, Oid vtype)
 		if (!OidIsValid(opno))
 			return;
 		g->deqproc[h] = get_opcode(opno);
+		opno = get_opfamily_member(g->dopfamily[h], vtype, vtype,
+								   BTGreaterEqualStrategyNumber);
+		g->dgeproc[h] = OidIsValid(opno) ? get_opcode(opno) : InvalidOid;
+		opno = get_opfamily_member(g->dopfamily[h], vtype, vtype,
+								   BTLessEqualStrategyNumber);
+		g->dleproc[h] = OidIsValid(opno) ? get_opcode(opno) : InvalidOid;
 	}
 	g->direct = true;
 }
@@ -645,6 +738,592 @@ direct_scan(GraphCtx *g, int h, const int32 *kv, int nk, bool skip_loops,
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	index_close(irel, AccessShareLock);
+}
+
+/*
+ * How far ahead the heap-order loops prefetch the next tuple and vertex
+ * slot: rows of one step are scattered over the table and the vertex hash
+ * table, so without it nearly every row waits for two cache misses in turn.
+ */
+#define GRAPH_PREFETCH_AHEAD	8
+#if defined(__GNUC__) || defined(__clang__)
+#define graph_prefetch(p)	__builtin_prefetch(p)
+#else
+#define graph_prefetch(p)	((void) 0)
+#endif
+
+typedef struct KeyMapSlot
+{
+	int64		key;
+	int32		vid;			/* -1 = empty */
+} KeyMapSlot;
+
+/* One visible edge row of a heap page, copied out before the page is unlocked. */
+typedef struct PageRow
+{
+	Datum		key;
+	Datum		nbr;
+	Datum		wd;
+	Datum		eidd;
+	ItemPointerData tid;
+	bool		wnull;
+	bool		eidnull;
+} PageRow;
+
+/*
+ * Copy what a step reads from one visible heap tuple into row; false when
+ * the neighbour is null.  By-reference values are copied raw (not
+ * detoasted: that would read the TOAST table under our buffer lock).
+ */
+static inline Datum
+page_getattr(HeapTuple tup, AttrNumber att, TupleDesc desc, bool *isnull)
+{
+	Form_pg_attribute a = TupleDescAttr(desc, att - 1);
+
+	/* the common case of heap_getattr, inline: no nulls, offset cached */
+	if (!HeapTupleHasNulls(tup) && a->attcacheoff >= 0 &&
+		att <= HeapTupleHeaderGetNatts(tup->t_data))
+	{
+		*isnull = false;
+		return fetchatt(a, (char *) tup->t_data + tup->t_data->t_hoff +
+						a->attcacheoff);
+	}
+	return heap_getattr(tup, att, desc, isnull);
+}
+
+static bool
+page_row(GraphCtx *g, HeapTuple tup, TupleDesc desc, AttrNumber key_att,
+		 AttrNumber nbr_att, bool need_key, PageRow *row)
+{
+	bool		isnull;
+	Form_pg_attribute wattr;
+
+	row->nbr = page_getattr(tup, nbr_att, desc, &isnull);
+	if (isnull)
+		return false;
+	if (!g->vtypbyval)
+		row->nbr = datumCopy(row->nbr, false, g->vtyplen);
+	row->key = (Datum) 0;
+	if (need_key)
+	{
+		row->key = page_getattr(tup, key_att, desc, &isnull);
+		if (isnull)
+			return false;
+		if (!g->vtypbyval)
+			row->key = datumCopy(row->key, false, g->vtyplen);
+	}
+	row->wnull = true;
+	if (g->has_weight)
+	{
+		row->wd = page_getattr(tup, g->watt, desc, &row->wnull);
+		wattr = TupleDescAttr(desc, g->watt - 1);
+		if (!row->wnull && !wattr->attbyval)
+			row->wd = datumCopy(row->wd, false, wattr->attlen);
+	}
+	row->eidnull = true;
+	if (g->need_eid && g->eid_att != InvalidAttrNumber)
+	{
+		Form_pg_attribute eattr = TupleDescAttr(desc, g->eid_att - 1);
+
+		row->eidd = heap_getattr(tup, g->eid_att, desc, &row->eidnull);
+		if (!row->eidnull && !eattr->attbyval)
+			row->eidd = datumCopy(row->eidd, false, eattr->attlen);
+	}
+	row->tid = tup->t_self;
+	return true;
+}
+
+/*
+ * Largest gap, in key values, between two keys of a frontier that an
+ * integer-key walk reads across instead of descending the btree again; and
+ * how many entries of other keys in a row it reads before it gives up on a
+ * gap and descends anyway.  A descent costs about as much as reading a few
+ * dozen entries in order.
+ */
+#define GRAPH_WALK_GAP		8
+#define GRAPH_WALK_SKIP		16
+
+/*
+ * TIDs a heap-order reader sorts and reads at a time: its arrays grow up to
+ * this many, or a quarter of what graph_work_mem has left; a frontier with
+ * more edges is read in several rounds (pages may then be read again).
+ */
+#define GRAPH_TID_CHUNK		(4 * 1024 * 1024)
+
+/*
+ * State of one heap-order read (direct_bitmap_scan): TIDs collected from
+ * the index as block << 16 | offset, flushed in block order.
+ */
+typedef struct HeapReader
+{
+	GraphCtx   *g;
+	int			h;
+	bool		skip_loops;
+	bool		need_src;
+	DirectRowFn fn;
+	void	   *arg;
+	KeyMapSlot *kmap;			/* key -> vid of the keys, integer types */
+	uint32		kmask;
+	uint64	   *tids;
+	int32		n;
+	int32		chunk;			/* room in tids */
+	int32		maxchunk;		/* flush rather than grow beyond this */
+	Size		bytes;			/* counted against the budget */
+	PageRow    *rows;
+	MemoryContext pagecxt;
+	MemoryContext caller;
+	Buffer		buf;
+	BlockNumber nblocks;
+	bool		intkey;
+} HeapReader;
+
+static void reader_flush(HeapReader *r);
+
+static inline void
+reader_add(HeapReader *r, ItemPointer tid)
+{
+	if (r->n >= r->chunk)
+	{
+		if (r->chunk < r->maxchunk)
+		{
+			int32		grow = Min(r->chunk, r->maxchunk - r->chunk);
+
+			graph_account(r->g, sizeof(uint64) * grow);
+			r->bytes += sizeof(uint64) * grow;
+			r->chunk += grow;
+			r->tids = repalloc_huge(r->tids, sizeof(uint64) * r->chunk);
+		}
+		else
+			reader_flush(r);
+	}
+	r->tids[r->n++] = ((uint64) ItemPointerGetBlockNumber(tid) << 16) |
+		ItemPointerGetOffsetNumber(tid);
+}
+
+/* LSD radix sort of r->tids[0..n) (11 bits a pass over value - min) */
+static void
+reader_sort(HeapReader *r)
+{
+	uint64		min = r->tids[0],
+				max = r->tids[0];
+	uint32		count[1 << VID_RADIX_BITS];
+	int32		n = r->n;
+	uint64	   *orig = r->tids;
+	uint64	   *from = r->tids;
+	uint64	   *to = NULL;
+
+	for (int32 i = 1; i < n; i++)
+	{
+		if (r->tids[i] < min)
+			min = r->tids[i];
+		if (r->tids[i] > max)
+			max = r->tids[i];
+	}
+	for (int shift = 0; shift < 64 && ((max - min) >> shift) != 0; shift += VID_RADIX_BITS)
+	{
+		uint32		mask = (1 << VID_RADIX_BITS) - 1;
+		uint32		sum = 0;
+		uint64	   *swap;
+
+		if (to == NULL)
+		{
+			graph_account(r->g, sizeof(uint64) * n);
+			to = MemoryContextAllocHuge(r->g->scratch, sizeof(uint64) * n);
+		}
+		memset(count, 0, sizeof(count));
+		for (int32 i = 0; i < n; i++)
+			count[((from[i] - min) >> shift) & mask]++;
+		for (uint32 b = 0; b <= mask; b++)
+		{
+			uint32		c = count[b];
+
+			count[b] = sum;
+			sum += c;
+		}
+		for (int32 i = 0; i < n; i++)
+			to[count[((from[i] - min) >> shift) & mask]++] = from[i];
+		swap = from;
+		from = to;
+		to = swap;
+	}
+	if (from != orig)
+		memcpy(orig, from, sizeof(uint64) * n);
+	if (from != orig || to != NULL)
+	{
+		pfree(from == orig ? to : from);
+		r->g->mem_used -= sizeof(uint64) * n;
+	}
+}
+
+/* Read the rows r->tids point at, page by page, and hand them to r->fn. */
+static void
+reader_flush(HeapReader *r)
+{
+	GraphCtx   *g = r->g;
+	Relation	rel = g->rel;
+	TupleDesc	desc = RelationGetDescr(rel);
+	Snapshot	snapshot = GetActiveSnapshot();
+	AttrNumber	key_att = r->h == 0 ? g->fatt : g->tatt;
+	AttrNumber	nbr_att = r->h == 0 ? g->tatt : g->fatt;
+	bool		need_key = r->need_src || r->skip_loops;
+	MemoryContext old = CurrentMemoryContext;
+
+	if (r->n == 0)
+		return;
+	reader_sort(r);
+	for (int32 i = 0; i < r->n;)
+	{
+		BlockNumber blkno = (BlockNumber) (r->tids[i] >> 16);
+		int32		j = i;
+		Page		page;
+		bool		all_visible;
+		int			nrows = 0;
+		OffsetNumber maxoff;
+
+		while (j < r->n && (BlockNumber) (r->tids[j] >> 16) == blkno)
+			j++;
+		CHECK_FOR_INTERRUPTS();
+		/* pages added after the index scan hold only rows our snapshot cannot see */
+		if (blkno >= r->nblocks)
+		{
+			i = j;
+			continue;
+		}
+		r->buf = ReleaseAndReadBuffer(r->buf, rel, blkno);
+		heap_page_prune_opt(rel, r->buf);
+		LockBuffer(r->buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(r->buf);
+		maxoff = PageGetMaxOffsetNumber(page);
+		all_visible = PageIsAllVisible(page) && !snapshot->takenDuringRecovery;
+		MemoryContextSwitchTo(r->pagecxt);
+		for (int32 k = i; k < Min(j, i + GRAPH_PREFETCH_AHEAD); k++)
+		{
+			OffsetNumber off = (OffsetNumber) (r->tids[k] & 0xffff);
+
+			if (off <= maxoff && ItemIdIsNormal(PageGetItemId(page, off)))
+				graph_prefetch(PageGetItem(page, PageGetItemId(page, off)));
+		}
+		for (int32 k = i; k < j; k++)
+		{
+			OffsetNumber off = (OffsetNumber) (r->tids[k] & 0xffff);
+			ItemId		lp;
+			HeapTupleData tup;
+
+			if (k + GRAPH_PREFETCH_AHEAD < j)
+			{
+				OffsetNumber poff = (OffsetNumber) (r->tids[k + GRAPH_PREFETCH_AHEAD] & 0xffff);
+
+				if (poff <= maxoff && ItemIdIsNormal(PageGetItemId(page, poff)))
+					graph_prefetch(PageGetItem(page, PageGetItemId(page, poff)));
+			}
+			if (off < FirstOffsetNumber || off > maxoff)
+				continue;
+			lp = PageGetItemId(page, off);
+			ItemPointerSet(&tup.t_self, blkno, off);
+			if (all_visible && ItemIdIsNormal(lp))
+			{
+				/* visible to everyone, and the row the index entry is for */
+				tup.t_data = (HeapTupleHeader) PageGetItem(page, lp);
+				tup.t_len = ItemIdGetLength(lp);
+				tup.t_tableOid = RelationGetRelid(rel);
+			}
+			else
+			{
+				ItemPointerData tid = tup.t_self;
+
+				if (!heap_hot_search_buffer(&tid, rel, r->buf, snapshot, &tup,
+											NULL, true))
+					continue;
+			}
+			if (page_row(g, &tup, desc, key_att, nbr_att, need_key, &r->rows[nrows]))
+				nrows++;
+		}
+		LockBuffer(r->buf, BUFFER_LOCK_UNLOCK);
+
+		for (int k = 0; k < nrows; k++)
+		{
+			PageRow    *row = &r->rows[k];
+			int32		src = -1;
+			double		w = 0;
+			char	   *eid = NULL;
+
+			/* (a reachability step mostly needs only its seen bitmap) */
+			if (r->intkey && g->seen == NULL && k + GRAPH_PREFETCH_AHEAD < nrows)
+				graph_prefetch(&g->vslots[vertex_hash(g, r->rows[k + GRAPH_PREFETCH_AHEAD].nbr) &
+										  g->vslotmask]);
+			if (r->need_src && r->kmap)
+			{
+				/* the frontier's own small table, not the whole vertex table */
+				int64		kk = DatumGetInt64(vertex_norm(g, row->key));
+				uint32		s = vertex_hash(g, row->key) & r->kmask;
+
+				while (r->kmap[s].vid >= 0 && r->kmap[s].key != kk)
+					s = (s + 1) & r->kmask;
+				src = r->kmap[s].vid;
+				if (src < 0)
+					continue;
+			}
+			else if (r->need_src)
+			{
+				src = graph_vertex_lookup(g, row->key);
+				if (src < 0)
+					continue;
+			}
+			if (r->skip_loops && vertex_eq(g, row->key, row->nbr))
+				continue;
+			if (!row->wnull)
+				w = direct_weight(g, row->wd);
+			if (g->need_eid)
+			{
+				MemoryContextSwitchTo(g->scratch);
+				if (g->eid_att != InvalidAttrNumber)
+					eid = row->eidnull ? "" : OidOutputFunctionCall(g->eid_out, row->eidd);
+				else
+					eid = psprintf("(%u,%u)", ItemPointerGetBlockNumber(&row->tid),
+								   ItemPointerGetOffsetNumber(&row->tid));
+			}
+			MemoryContextSwitchTo(r->caller);
+			r->fn(g, r->arg, src, row->nbr, eid, row->wnull, w);
+			MemoryContextSwitchTo(r->pagecxt);
+		}
+		MemoryContextReset(r->pagecxt);
+		i = j;
+	}
+	MemoryContextSwitchTo(old);
+	r->n = 0;
+}
+
+/* Equality scan for one key, TIDs into r. */
+static void
+reader_scan_key(HeapReader *r, IndexScanDesc scan, Datum key)
+{
+	GraphCtx   *g = r->g;
+	ScanKeyData sk;
+	ItemPointer tid;
+	uint32		nread = 0;
+
+	ScanKeyEntryInitialize(&sk, 0, 1, BTEqualStrategyNumber, InvalidOid,
+						   g->dcoll[r->h], g->deqproc[r->h], key);
+	index_rescan(scan, &sk, 1, NULL, 0);
+	while ((tid = index_getnext_tid(scan, ForwardScanDirection)) != NULL)
+	{
+		if ((++nread & 4095) == 0)
+			CHECK_FOR_INTERRUPTS();
+		reader_add(r, tid);
+	}
+}
+
+/*
+ * TIDs of every edge whose key (column h) is a vertex of kv, for an integer
+ * vertex type.  Keys are taken in ascending order; a run of keys no more
+ * than GRAPH_WALK_GAP apart is read with one range scan "key >= first AND
+ * key <= last" that walks the leaf pages and keeps the entries whose key is
+ * in the run, so a dense frontier costs a walk along the leaves rather than
+ * a root-to-leaf descent per vertex (more than GRAPH_WALK_SKIP entries of
+ * other keys in a row end the walk: the rest of the run starts over with a
+ * descent).  A key on its own is an equality scan.
+ */
+static void
+reader_walk_keys(HeapReader *r, Relation irel, const int32 *kv, int nk)
+{
+	GraphCtx   *g = r->g;
+	int			h = r->h;
+	VidKey	   *k;
+	IndexScanDesc scan = NULL;
+	IndexScanDesc escan = NULL;
+	ScanKeyData sk[2];
+	uint32		nread = 0;
+	int			skipped;
+	int			restart;
+
+	graph_account(g, sizeof(VidKey) * nk);
+	k = palloc(sizeof(VidKey) * nk);
+	for (int j = 0; j < nk; j++)
+	{
+		k[j].value = g->v[kv[j]].value;
+		k[j].key = DatumGetInt64(vertex_norm(g, k[j].value));
+		k[j].vid = kv[j];
+	}
+	k = radix_sort_vid_keys(g, k, nk);
+
+	for (int i = 0; i < nk;)
+	{
+		int			j = i;
+
+		CHECK_FOR_INTERRUPTS();
+		while (j + 1 < nk && (uint64) k[j + 1].key - (uint64) k[j].key <= GRAPH_WALK_GAP)
+			j++;
+		if (j == i)
+		{
+			if (escan == NULL)
+				escan = index_beginscan(g->rel, irel, GetActiveSnapshot(), 1, 0);
+			reader_scan_key(r, escan, k[i].value);
+			i++;
+			continue;
+		}
+		if (scan == NULL)
+		{
+			scan = index_beginscan(g->rel, irel, GetActiveSnapshot(), 2, 0);
+			scan->xs_want_itup = true;
+		}
+		ScanKeyEntryInitialize(&sk[0], 0, 1, BTGreaterEqualStrategyNumber,
+							   InvalidOid, g->dcoll[h], g->dgeproc[h], k[i].value);
+		ScanKeyEntryInitialize(&sk[1], 0, 1, BTLessEqualStrategyNumber,
+							   InvalidOid, g->dcoll[h], g->dleproc[h], k[j].value);
+		index_rescan(scan, sk, 2, NULL, 0);
+		skipped = 0;
+		restart = -1;
+		for (;;)
+		{
+			ItemPointer tid = index_getnext_tid(scan, ForwardScanDirection);
+			bool		isnull;
+			int64		x;
+
+			if (tid == NULL)
+				break;
+			if ((++nread & 4095) == 0)
+				CHECK_FOR_INTERRUPTS();
+			x = DatumGetInt64(vertex_norm(g, index_getattr(scan->xs_itup, 1,
+														  scan->xs_itupdesc,
+														  &isnull)));
+			if (isnull)
+				break;
+			while (i < j && k[i].key < x)
+				i++;
+			if (x == k[i].key)
+			{
+				reader_add(r, tid);
+				skipped = 0;
+			}
+			else if (++skipped > GRAPH_WALK_SKIP)
+			{
+				/* a crowded gap (x < k[i]): descend again at k[i] */
+				restart = i;
+				break;
+			}
+		}
+		i = restart >= 0 ? restart : j + 1;
+	}
+	if (scan)
+		index_endscan(scan);
+	if (escan)
+		index_endscan(escan);
+	pfree(k);
+	g->mem_used -= sizeof(VidKey) * nk;
+}
+
+/*
+ * Like direct_scan without a covering index, but the heap is read the way a
+ * bitmap heap scan reads it: first the matching TIDs of the keys from the
+ * index (no heap access), then, sorted, the heap pages in block order, each
+ * pinned and locked once for all the rows it holds (in chunks of at most
+ * GRAPH_TID_CHUNK TIDs, so memory stays bounded).  On an all-visible page a
+ * row the index points at directly is visible to every snapshot and is read
+ * from its line pointer; anything else (a HOT chain, a page with recent
+ * changes) goes through heap_hot_search_buffer under our snapshot, as an
+ * index or bitmap scan would.
+ *
+ * Rows reach fn in heap order, not key by key; src is the key's vid when
+ * need_src, else -1.
+ */
+static void
+direct_bitmap_scan(GraphCtx *g, int h, const int32 *kv, int nk, bool skip_loops,
+				   bool need_src, DirectRowFn fn, void *arg)
+{
+	Relation	irel = index_open(g->dindex[h], AccessShareLock);
+	HeapReader	r;
+	MemoryContext old;
+	Size		remaining = g->mem_limit > g->mem_used ? g->mem_limit - g->mem_used : 0;
+	Size		bytes;
+
+	memset(&r, 0, sizeof(r));
+	r.maxchunk = Max(Min(remaining / 4 / (2 * sizeof(uint64)), GRAPH_TID_CHUNK), 256);
+	/* a guess at the step's edges, to spare most of the doubling */
+	r.chunk = Min(Max(1024, nk * 8), r.maxchunk);
+	bytes = sizeof(uint64) * r.chunk + sizeof(PageRow) * MaxHeapTuplesPerPage;
+	r.g = g;
+	r.h = h;
+	r.skip_loops = skip_loops;
+	r.need_src = need_src;
+	r.fn = fn;
+	r.arg = arg;
+	r.caller = CurrentMemoryContext;
+	r.buf = InvalidBuffer;
+	r.intkey = vertex_int_key(g);
+	/* index entries added later than this point to rows we cannot see */
+	r.nblocks = RelationGetNumberOfBlocks(g->rel);
+
+	graph_account(g, bytes);
+	r.pagecxt = AllocSetContextCreate(g->scratch, "edge_crdt graph page",
+									  ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(g->scratch);
+	r.tids = MemoryContextAllocHuge(g->scratch, sizeof(uint64) * r.chunk);
+	r.rows = palloc(sizeof(PageRow) * MaxHeapTuplesPerPage);
+
+	if (need_src && r.intkey)
+	{
+		r.kmask = 1;
+		while (r.kmask < (uint32) nk * 2)
+			r.kmask <<= 1;
+		graph_account(g, sizeof(KeyMapSlot) * r.kmask);
+		bytes += sizeof(KeyMapSlot) * r.kmask;
+		r.kmap = palloc(sizeof(KeyMapSlot) * r.kmask);
+		r.kmask--;
+		for (uint32 s = 0; s <= r.kmask; s++)
+			r.kmap[s].vid = -1;
+		for (int i = 0; i < nk; i++)
+		{
+			uint32		s = g->v[kv[i]].hash & r.kmask;
+
+			while (r.kmap[s].vid >= 0)
+				s = (s + 1) & r.kmask;
+			r.kmap[s].key = DatumGetInt64(vertex_norm(g, g->v[kv[i]].value));
+			r.kmap[s].vid = kv[i];
+		}
+	}
+	MemoryContextSwitchTo(old);
+
+	g->nfetches++;
+	if (r.intkey && OidIsValid(g->dgeproc[h]) && OidIsValid(g->dleproc[h]))
+		reader_walk_keys(&r, irel, kv, nk);
+	else
+	{
+		IndexScanDesc scan = index_beginscan(g->rel, irel, GetActiveSnapshot(), 1, 0);
+
+		for (int i = 0; i < nk; i++)
+		{
+			if ((i & 255) == 0)
+				CHECK_FOR_INTERRUPTS();
+			reader_scan_key(&r, scan, g->v[kv[i]].value);
+		}
+		index_endscan(scan);
+	}
+	reader_flush(&r);
+	index_close(irel, AccessShareLock);
+
+	if (BufferIsValid(r.buf))
+		ReleaseBuffer(r.buf);
+	pfree(r.tids);
+	pfree(r.rows);
+	if (r.kmap)
+		pfree(r.kmap);
+	MemoryContextDelete(r.pagecxt);
+	g->mem_used -= bytes + r.bytes;
+}
+
+/*
+ * A frontier step's rows for half h: from a covering index key by key, or
+ * for a single key (direct_scan); else the keys' TIDs first, then the heap
+ * in block order (direct_bitmap_scan).
+ */
+static void
+direct_read(GraphCtx *g, int h, const int32 *kv, int nk, bool skip_loops,
+			bool need_src, DirectRowFn fn, void *arg)
+{
+	if (g->dcover[h] || nk == 1)
+		direct_scan(g, h, kv, nk, skip_loops, fn, arg);
+	else
+		direct_bitmap_scan(g, h, kv, nk, skip_loops, need_src, fn, arg);
 }
 
 static int
@@ -1143,15 +1822,6 @@ vertex_text(GraphCtx *g, Datum value)
  */
 #define GRAPH_KEYS_PER_QUERY	8192
 
-/*
- * Above this many keys a reachability step goes through SQL even when the
- * direct path is allowed, unless the index covers the neighbour column: the
- * planner's bitmap heap scan reads the heap in block order and its DISTINCT
- * removes duplicates before we see them, which beats one heap probe per row
- * on tables not clustered by the key (measured in test/bench).
- */
-#define GRAPH_DIRECT_MAX_KEYS	256
-
 typedef struct FetchRow
 {
 	int32		src;
@@ -1277,6 +1947,98 @@ fetch_direct_row(GraphCtx *g, void *arg, int32 src, Datum nbr, char *eid,
 	fetch_add(g, (FetchBuf *) arg, src, nbr, eid, wnull, w);
 }
 
+static int
+vid_cmp(const void *a, const void *b)
+{
+	int32		x = *(const int32 *) a;
+	int32		y = *(const int32 *) b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/*
+ * Put the rows of one fetch in adjacency order: grouped by frontier vertex
+ * (in kvids order, or by vid when by_vid), each group by neighbour value,
+ * edge id, weight.  A counting pass groups them (v->nadj[side] serves as
+ * counter, then cursor; it is 0 again on return), so only the small groups
+ * are sorted: a bitmap heap read returns a frontier's rows in heap order.
+ */
+static void
+group_rows(GraphCtx *g, FetchBuf *b, const int32 *kvids, int nkeys, int side,
+		   bool by_vid)
+{
+	int32	   *order = (int32 *) kvids;
+	FetchRow   *tmp;
+	int64		pos = 0;
+
+	if (b->nrows <= 1)
+		return;
+	if (by_vid)
+	{
+		order = palloc(sizeof(int32) * nkeys);
+		memcpy(order, kvids, sizeof(int32) * nkeys);
+		qsort(order, nkeys, sizeof(int32), vid_cmp);
+	}
+	for (int i = 0; i < nkeys; i++)
+	{
+		g->v[order[i]].nadj[side] = 0;
+		g->v[order[i]].flags |= GV_INFETCH;
+	}
+	for (int64 i = 0; i < b->nrows; i++)
+	{
+		GraphVertex *v = &g->v[b->rows[i].src];
+
+		if (!(v->flags & GV_INFETCH))
+			elog(ERROR, "edge row for a vertex that was not asked for");
+		v->nadj[side]++;
+	}
+	for (int i = 0; i < nkeys; i++)
+	{
+		GraphVertex *v = &g->v[order[i]];
+		int32		cnt = v->nadj[side];
+
+		v->nadj[side] = pos;
+		pos += cnt;
+	}
+	graph_account(g, sizeof(FetchRow) * b->nrows);
+	b->accounted += sizeof(FetchRow) * b->nrows;
+	tmp = palloc_extended(sizeof(FetchRow) * b->nrows, MCXT_ALLOC_HUGE);
+	for (int64 i = 0; i < b->nrows; i++)
+		tmp[g->v[b->rows[i].src].nadj[side]++] = b->rows[i];
+	pos = 0;
+	for (int i = 0; i < nkeys; i++)
+	{
+		GraphVertex *v = &g->v[order[i]];
+		int64		end = v->nadj[side];
+
+		if (end - pos > 8)
+			qsort_arg(tmp + pos, end - pos, sizeof(FetchRow), fetch_row_cmp, g);
+		else
+		{
+			/* the usual few rows of a vertex: insertion sort */
+			for (int64 a = pos + 1; a < end; a++)
+			{
+				FetchRow	x = tmp[a];
+				int64		b = a;
+
+				while (b > pos && fetch_row_cmp(&tmp[b - 1], &x, g) > 0)
+				{
+					tmp[b] = tmp[b - 1];
+					b--;
+				}
+				tmp[b] = x;
+			}
+		}
+		pos = end;
+		v->nadj[side] = 0;
+		v->flags &= ~GV_INFETCH;
+	}
+	pfree(b->rows);
+	b->rows = tmp;
+	if (by_vid)
+		pfree(order);
+}
+
 /*
  * Load the adjacency (for search side "side") of every vid in vids that
  * does not have it yet: one execution of each prepared half-query per chunk
@@ -1295,6 +2057,7 @@ graph_fetch(GraphCtx *g, const int32 *vids, int n, int side)
 	FetchBuf	b = {NULL, 0, 0, 0};
 	int			wcol = g->need_eid ? 4 : 3;
 	int			dir = side_direction(g->direction, side);
+	bool		intkey = vertex_int_key(g);
 
 	CHECK_FOR_INTERRUPTS();
 	old = MemoryContextSwitchTo(g->scratch);
@@ -1324,8 +2087,8 @@ graph_fetch(GraphCtx *g, const int32 *vids, int n, int side)
 	{
 		for (int h = 0; h < 2; h++)
 			if (g->plan[side][h])
-				direct_scan(g, h, kvids, nkeys, h == 1 && dir == GRAPH_ANY,
-							fetch_direct_row, &b);
+				direct_read(g, h, kvids, nkeys, h == 1 && dir == GRAPH_ANY,
+							true, fetch_direct_row, &b);
 	}
 	else
 	{
@@ -1397,22 +2160,7 @@ graph_fetch(GraphCtx *g, const int32 *vids, int n, int side)
 	}
 
 	MemoryContextSwitchTo(g->scratch);
-	if (g->direct && dir != GRAPH_ANY)
-	{
-		/* one half, key by key: each vertex's rows are already together */
-		for (int64 i = 0; i < b.nrows;)
-		{
-			int64		j = i + 1;
-
-			while (j < b.nrows && b.rows[j].src == b.rows[i].src)
-				j++;
-			if (j - i > 1)
-				qsort_arg(b.rows + i, j - i, sizeof(FetchRow), fetch_row_cmp, g);
-			i = j;
-		}
-	}
-	else if (b.nrows > 1)
-		qsort_arg(b.rows, b.nrows, sizeof(FetchRow), fetch_row_cmp, g);
+	group_rows(g, &b, kvids, nkeys, side, !(g->direct && dir != GRAPH_ANY));
 
 	for (int64 i = 0; i < b.nrows;)
 	{
@@ -1430,6 +2178,9 @@ graph_fetch(GraphCtx *g, const int32 *vids, int n, int side)
 
 			if ((k & 4095) == 0)
 				CHECK_FOR_INTERRUPTS();
+			if (intkey && k + GRAPH_PREFETCH_AHEAD < b.nrows)
+				graph_prefetch(&g->vslots[vertex_hash(g, b.rows[k + GRAPH_PREFETCH_AHEAD].dst) &
+										  g->vslotmask]);
 			a->dst = graph_vertex(g, b.rows[k].dst, NULL);
 			a->eid = g->need_eid ? edge_intern(g, b.rows[k].eid) : -1;
 			a->w = b.rows[k].w;
@@ -1453,11 +2204,53 @@ vid_value_cmp(const void *a, const void *b, void *arg)
 						 g->v[*(const int32 *) b].value);
 }
 
+/*
+ * Order vids by vertex value (btree order), and set vals[i] to the value of
+ * vids[i].  Integer types sort (value, vid) pairs with an inlined
+ * comparison: a reachability step can return tens of thousands of new
+ * vertices, and comparing through the vertex array misses the cache on
+ * every probe (as would the caller reading the values back in that order).
+ */
+static void
+sort_vids_by_value(GraphCtx *g, int32 *vids, int32 n, Datum *vals)
+{
+	VidKey	   *k;
+
+	if (n >= 2 && !vertex_int_key(g))
+		qsort_arg(vids, n, sizeof(int32), vid_value_cmp, g);
+	if (n < 2 || !vertex_int_key(g))
+	{
+		for (int32 i = 0; i < n; i++)
+			vals[i] = g->v[vids[i]].value;
+		return;
+	}
+	graph_account(g, sizeof(VidKey) * n);
+	k = MemoryContextAllocHuge(g->scratch, sizeof(VidKey) * n);
+	for (int32 i = 0; i < n; i++)
+	{
+		k[i].value = g->v[vids[i]].value;
+		k[i].key = DatumGetInt64(vertex_norm(g, k[i].value));
+		k[i].vid = vids[i];
+	}
+	k = radix_sort_vid_keys(g, k, n);
+	for (int32 i = 0; i < n; i++)
+	{
+		vids[i] = k[i].vid;
+		vals[i] = k[i].value;
+	}
+	pfree(k);
+	g->mem_used -= sizeof(VidKey) * n;
+}
+
 typedef struct NewBuf
 {
 	int32	   *out;
 	int32		n;
 	int32		max;
+	bool		last;			/* no vids wanted: values may go to lv */
+	Datum	   *lv;
+	int32		nlv;
+	int32		maxlv;
 } NewBuf;
 
 static void
@@ -1466,8 +2259,39 @@ fetch_new_row(GraphCtx *g, void *arg, int32 src, Datum nbr, char *eid,
 {
 	NewBuf	   *nb = arg;
 	bool		found;
-	int32		vid = graph_vertex(g, nbr, &found);
+	int32		vid;
+	uint64		bit = PG_UINT64_MAX;
 
+	if (g->seen)
+	{
+		/* most edges lead to a vertex seen before: one bit says so */
+		bit = (uint64) DatumGetInt64(vertex_norm(g, nbr)) - (uint64) g->seen_base;
+		if (bit < GRAPH_SEEN_BITS && (g->seen[bit / 8] & (1 << (bit % 8))))
+			return;
+	}
+	if (nb->last && bit < GRAPH_SEEN_BITS)
+	{
+		/*
+		 * The last step of a reachability search: a new vertex is only
+		 * reported, never expanded, so the bit is all the state it needs.
+		 * (Vertices numbered without passing here, the sources, are found
+		 * in the vertex table.)
+		 */
+		g->seen[bit / 8] |= 1 << (bit % 8);
+		if (graph_vertex_lookup(g, nbr) >= 0)
+			return;
+		if (nb->nlv >= nb->maxlv)
+		{
+			graph_account(g, sizeof(Datum) * nb->maxlv);
+			nb->maxlv *= 2;
+			nb->lv = repalloc_huge(nb->lv, sizeof(Datum) * nb->maxlv);
+		}
+		nb->lv[nb->nlv++] = nbr;
+		return;
+	}
+	vid = graph_vertex(g, nbr, &found);
+	if (bit < GRAPH_SEEN_BITS)
+		g->seen[bit / 8] |= 1 << (bit % 8);
 	if (found)
 		return;
 	if (nb->n >= nb->max)
@@ -1481,13 +2305,17 @@ fetch_new_row(GraphCtx *g, void *arg, int32 src, Datum nbr, char *eid,
 
 /*
  * Reachability step: number the neighbours of vids (side 0) that this call
- * has not seen before and return them sorted by value.  Nothing else is
- * kept, and the query itself removes duplicate neighbours (SELECT
- * DISTINCT), so a step costs one index scan and one hash probe per distinct
- * neighbour.
+ * has not seen before and return them sorted by value, with their values
+ * in *newvals (both arrays counted against the budget).  When last (no
+ * further step will expand them), *newv may be NULL instead: new vertices
+ * then need not be numbered at all.  Nothing else is
+ * kept: a step costs the index and heap reads of the frontier's edges and
+ * one hash probe per edge (per distinct neighbour through SQL, whose SELECT
+ * DISTINCT removes duplicates first).
  */
 int32
-graph_fetch_new(GraphCtx *g, const int32 *vids, int n, int32 **newv)
+graph_fetch_new(GraphCtx *g, const int32 *vids, int n, bool last,
+				int32 **newv, Datum **newvals)
 {
 	MemoryContext old;
 	Datum	   *keys;
@@ -1497,7 +2325,7 @@ graph_fetch_new(GraphCtx *g, const int32 *vids, int n, int32 **newv)
 				maxout = 64;
 
 	CHECK_FOR_INTERRUPTS();
-	for (int h = 0; h < 2; h++)
+	for (int h = 0; h < 2 && !g->direct; h++)
 	{
 		StringInfoData q;
 
@@ -1517,20 +2345,66 @@ graph_fetch_new(GraphCtx *g, const int32 *vids, int n, int32 **newv)
 	}
 
 	out = MemoryContextAllocHuge(g->cxt, sizeof(int32) * maxout);
-	if (g->direct &&
-		(n <= GRAPH_DIRECT_MAX_KEYS ||
-		 ((!(g->direction & GRAPH_OUT) || g->dcover[0]) &&
-		  (!(g->direction & GRAPH_IN) || g->dcover[1]))))
+	if (g->direct && g->seen == NULL && vertex_int_key(g) && n > 0 &&
+		g->mem_limit > g->mem_used + 4 * (GRAPH_SEEN_BITS / 8))
 	{
-		NewBuf		nb = {out, 0, maxout};
+		/*
+		 * A window of keys around the first frontier's, for fetch_new_row;
+		 * only when it takes no more than a quarter of what the budget has
+		 * left (a small graph_work_mem does without it).
+		 */
+		int64		first = DatumGetInt64(vertex_norm(g, g->v[vids[0]].value));
 
+		graph_account(g, GRAPH_SEEN_BITS / 8);
+		g->seen = MemoryContextAllocZero(g->cxt, GRAPH_SEEN_BITS / 8);
+		g->seen_base = first >= 0 && first < GRAPH_SEEN_BITS / 2 ? 0 :
+			first - GRAPH_SEEN_BITS / 2;
+	}
+	if (g->direct)
+	{
+		NewBuf		nb = {out, 0, maxout, last && g->seen != NULL, NULL, 0, 64};
+		VidKey	   *k;
+		int32		nk;
+
+		if (nb.last)
+		{
+			graph_account(g, sizeof(Datum) * nb.maxlv);
+			nb.lv = MemoryContextAllocHuge(g->cxt, sizeof(Datum) * nb.maxlv);
+		}
 		for (int h = 0; h < 2; h++)
 			if (g->direction & (h == 0 ? GRAPH_OUT : GRAPH_IN))
-				direct_scan(g, h, vids, n, false, fetch_new_row, &nb);
-		if (nb.n > 1)
-			qsort_arg(nb.out, nb.n, sizeof(int32), vid_value_cmp, g);
-		*newv = nb.out;
-		return nb.n;
+				direct_read(g, h, vids, n, false, false, fetch_new_row, &nb);
+		graph_account(g, sizeof(Datum) * Max(nb.n + nb.nlv, 1));
+		*newvals = MemoryContextAllocHuge(g->cxt, sizeof(Datum) * Max(nb.n + nb.nlv, 1));
+		if (!nb.last)
+		{
+			sort_vids_by_value(g, nb.out, nb.n, *newvals);
+			*newv = nb.out;
+			return nb.n;
+		}
+		/* values only (an integer type): sort them, with or without vids */
+		nk = nb.n + nb.nlv;
+		graph_account(g, sizeof(VidKey) * Max(nk, 1));
+		k = MemoryContextAllocHuge(g->scratch, sizeof(VidKey) * Max(nk, 1));
+		for (int32 i = 0; i < nb.n; i++)
+			k[i].value = g->v[nb.out[i]].value;
+		for (int32 i = 0; i < nb.nlv; i++)
+			k[nb.n + i].value = nb.lv[i];
+		for (int32 i = 0; i < nk; i++)
+		{
+			k[i].key = DatumGetInt64(vertex_norm(g, k[i].value));
+			k[i].vid = -1;
+		}
+		if (nk > 1)
+			k = radix_sort_vid_keys(g, k, nk);
+		for (int32 i = 0; i < nk; i++)
+			(*newvals)[i] = k[i].value;
+		pfree(k);
+		g->mem_used -= sizeof(VidKey) * Max(nk, 1);
+		pfree(nb.lv);
+		pfree(nb.out);
+		*newv = NULL;
+		return nk;
 	}
 	old = MemoryContextSwitchTo(g->scratch);
 	keys = palloc(sizeof(Datum) * Max(n, 1));
@@ -1587,8 +2461,9 @@ graph_fetch_new(GraphCtx *g, const int32 *vids, int n, int32 **newv)
 	}
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(g->scratch);
-	if (nout > 1)
-		qsort_arg(out, nout, sizeof(int32), vid_value_cmp, g);
+	graph_account(g, sizeof(Datum) * Max(nout, 1));
+	*newvals = MemoryContextAllocHuge(g->cxt, sizeof(Datum) * Max(nout, 1));
+	sort_vids_by_value(g, out, nout, *newvals);
 	*newv = out;
 	return nout;
 }

@@ -505,14 +505,14 @@ typedef struct Reach
 } Reach;
 
 static void
-reach_emit(Reach *r, int32 vid, int32 depth, double cost)
+reach_emit(Reach *r, Datum value, int32 depth, double cost)
 {
 	Datum		values[3];
 	bool		nulls[3] = {false, false, false};
 
 	if (r->done)
 		return;
-	values[0] = r->g->v[vid].value;
+	values[0] = value;
 	values[1] = Int32GetDatum(depth);
 	values[2] = Float8GetDatum(cost);
 	tuplestore_putvalues(r->rsi->setResult, r->rsi->setDesc, values, nulls);
@@ -534,10 +534,11 @@ reach_bfs(Reach *r, int32 *src, int32 nsrc, int max_depth, bool has_max_cost,
 	double		w = g->opt.default_weight;
 	int32	   *cur = src,
 			   *next;
+	Datum	   *vals = NULL;
 	int32		ncur = nsrc;
 
 	for (int32 i = 0; i < nsrc; i++)
-		reach_emit(r, src[i], 0, 0);
+		reach_emit(r, g->v[src[i]].value, 0, 0);
 	for (int d = 0; (max_depth < 0 || d < max_depth) && ncur > 0 && !r->done; d++)
 	{
 		int32		nnext;
@@ -545,15 +546,22 @@ reach_bfs(Reach *r, int32 *src, int32 nsrc, int max_depth, bool has_max_cost,
 		CHECK_FOR_INTERRUPTS();
 		if (has_max_cost && (d + 1) * w > max_cost)
 			break;
-		nnext = graph_fetch_new(g, cur, ncur, &next);
+		if (vals)
+		{
+			pfree(vals);
+			g->mem_used -= sizeof(Datum) * Max(ncur, 1);
+		}
+		nnext = graph_fetch_new(g, cur, ncur, d + 1 == max_depth, &next, &vals);
 		for (int32 i = 0; i < nnext && !r->done; i++)
 		{
 			if ((i & 4095) == 0)
 				CHECK_FOR_INTERRUPTS();
-			reach_emit(r, next[i], d + 1, (d + 1) * w);
+			reach_emit(r, vals[i], d + 1, (d + 1) * w);
 		}
 		if (cur != src)
 			pfree(cur);
+		if (next == NULL)
+			break;				/* the last step: nothing to expand */
 		cur = next;
 		ncur = nnext;
 	}
@@ -583,7 +591,7 @@ reach_dijkstra(Reach *r, int32 *src, int32 nsrc, bool has_max_cost,
 		if (g->v[vid].flags & GV_SETTLED0)
 			continue;
 		g->v[vid].flags |= GV_SETTLED0;
-		reach_emit(r, vid, top.depth, top.cost);
+		reach_emit(r, g->v[vid].value, top.depth, top.cost);
 		prefetch_heap(g, vid, &h, 0, NULL, GV_SETTLED0);
 		v = &g->v[vid];
 		for (int32 k = 0; k < v->nadj[0]; k++)
@@ -716,7 +724,7 @@ reach_bounded(Reach *r, int32 *src, int32 nsrc, int max_depth,
 	{
 		if ((i & 4095) == 0)
 			CHECK_FOR_INTERRUPTS();
-		reach_emit(r, all[i], g->v[all[i]].depth[0], g->v[all[i]].cost[0]);
+		reach_emit(r, g->v[all[i]].value, g->v[all[i]].depth[0], g->v[all[i]].cost[0]);
 	}
 }
 

@@ -11,8 +11,9 @@
  *
  * Nothing is loaded up front: the adjacency of a set of vertices is fetched
  * on demand with one prepared query "... WHERE from_col = ANY($1)" per
- * frontier step (or an equivalent direct index scan when SQL would add
- * nothing, see graph_common.c), through a btree index the caller must have.
+ * frontier step (or equivalent direct index and heap reads when SQL would
+ * add nothing, see graph_common.c), through a btree index the caller must
+ * have.
  * Memory used by vertices, adjacency and path nodes is counted against
  * edge_crdt.graph_work_mem.
  *
@@ -108,6 +109,7 @@ typedef struct GraphVertex
 #define GV_SETTLED0		0x02
 #define GV_SETTLED1		0x04
 #define GV_SOURCE		0x08
+#define GV_INFETCH		0x80	/* graph_common.c: key of the fetch under way */
 
 /* vertex hash table slot; key is the value itself for integer types */
 typedef struct GraphSlot
@@ -116,6 +118,9 @@ typedef struct GraphSlot
 	uint32		hash;
 	int32		id;				/* -1 = empty */
 } GraphSlot;
+
+/* key values covered by GraphCtx.seen (a 128 kB bitmap) */
+#define GRAPH_SEEN_BITS		(1 << 20)
 
 typedef struct GraphCtx
 {
@@ -145,6 +150,9 @@ typedef struct GraphCtx
 	Relation	rel;			/* open while direct */
 	Oid			dindex[2];		/* btree index per half */
 	Oid			deqproc[2];		/* its equality function */
+	Oid			dgeproc[2];		/* its >= and <= (integer key walks) */
+	Oid			dleproc[2];
+	Oid			dopfamily[2];
 	Oid			dcoll[2];
 	bool		dcover[2];		/* index holds every column a step reads */
 	AttrNumber	fatt;
@@ -169,6 +177,15 @@ typedef struct GraphCtx
 	int32		maxe;
 	int32	   *eslots;
 	uint32		eslotmask;
+
+	/*
+	 * Reachability over an integer vertex type (graph_fetch_new): a bit per
+	 * key value in [seen_base, seen_base + GRAPH_SEEN_BITS), set once the
+	 * key has a vid -- or, in the last step, once it was reported -- so an
+	 * edge to a vertex seen before costs no hash probe.  NULL when unused.
+	 */
+	uint8	   *seen;
+	int64		seen_base;
 
 	Size		mem_used;
 	Size		mem_limit;
@@ -199,7 +216,7 @@ extern void graph_fetch(GraphCtx *g, const int32 *vids, int n, int side);
 extern void graph_resolve_edges(GraphCtx *g, const int32 *u, const int32 *v,
 								const double *w, int32 n, int32 *eids);
 extern int32 graph_fetch_new(GraphCtx *g, const int32 *vids, int n,
-							 int32 **newv);
+							 bool last, int32 **newv, Datum **newvals);
 extern void graph_release(GraphCtx *g, int32 vid, int side);
 extern void graph_account(GraphCtx *g, Size bytes);
 extern int	graph_compare_vertices(GraphCtx *g, int32 a, int32 b);

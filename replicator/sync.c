@@ -33,7 +33,10 @@
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "access/heapam.h"
 #include "commands/copy.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
 #include "executor/tuptable.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_relation.h"
@@ -54,11 +57,13 @@
 #include "edge_crdt/crdt_fmgr.h"
 #include "edge_crdt/hlc.h"
 #include "edge_crdt/peer.h"
+#include "edge_crdt/relinfo.h"
 #include "edge_crdt/replicator.h"
 #include "edge_crdt/tombstone.h"
 #include "edge_crdt/wire.h"
 
 #define SYNC_BATCH_ROWS		5000
+#define SYNC_BULK_ROWS		1000	/* rows per table_multi_insert */
 
 /* The signature at the start of COPY ... (FORMAT binary) output. */
 static const char copy_signature[11] = "PGCOPY\n\377\r\n\0";
@@ -228,6 +233,26 @@ bad:
 			(errcode(ERRCODE_PROTOCOL_VIOLATION),
 			 errmsg("peer \"%s\" sent malformed data during the initial copy", peer)));
 	return NULL;				/* keep compiler quiet */
+}
+
+/*
+ * In a PG_CATCH block: an error about the data (ApplyErrorIsQuarantinable)
+ * is taken over -- copied into cxt, the local transaction rolled back and a
+ * new one begun -- and returned; any other error goes on up.
+ */
+static ErrorData *
+sync_catch_data_error(MemoryContext cxt)
+{
+	ErrorData  *edata;
+
+	MemoryContextSwitchTo(cxt);
+	edata = CopyErrorData();
+	if (!ApplyErrorIsQuarantinable(edata))
+		PG_RE_THROW();
+	FlushErrorState();
+	AbortCurrentTransaction();
+	sync_begin_local();
+	return edata;
 }
 
 /* Decode and merge one copied message. */
@@ -400,6 +425,103 @@ sync_drain_copy(PGconn *conn)
 	copy_source.done = true;
 }
 
+/*
+ * Can sync_bulk_insert load this table?  Only if nothing but COPY's own
+ * work is due per row: no triggers but ours (which do not fire in the
+ * apply's replica role; foreign keys are triggers too) and no stored
+ * generated columns.
+ */
+static bool
+sync_can_bulk_insert(Relation rel)
+{
+	TriggerDesc *trigdesc = rel->trigdesc;
+	int			i;
+
+	if (rel->rd_att->constr && rel->rd_att->constr->has_generated_stored)
+		return false;
+	for (i = 0; trigdesc && i < trigdesc->numtriggers; i++)
+	{
+		const char *name = trigdesc->triggers[i].tgname;
+
+		if (strcmp(name, CAPTURE_TRIGGER_NAME) != 0 &&
+			strcmp(name, "zz_edge_crdt_truncate") != 0)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Insert the rows COPY parses in batches (table_multi_insert), as COPY
+ * itself does for a table without row triggers.  The capture trigger is a
+ * BEFORE ROW trigger, and its mere presence makes CopyFrom insert row by
+ * row, although it does not fire in the apply's replica role.
+ */
+static uint64
+sync_bulk_insert(CopyFromState cstate, Relation rel)
+{
+	EState	   *estate = CreateExecutorState();
+	ExprContext *econtext = GetPerTupleExprContext(estate);
+	ResultRelInfo *rri = makeNode(ResultRelInfo);
+	RangeTblEntry *rte = makeNode(RangeTblEntry);
+	BulkInsertState bistate = GetBulkInsertState();
+	CommandId	cid = GetCurrentCommandId(true);
+	TupleTableSlot *slots[SYNC_BULK_ROWS];
+	uint64		total = 0;
+	int			i;
+
+	rte->rtekind = RTE_RELATION;
+	rte->relid = RelationGetRelid(rel);
+	rte->relkind = rel->rd_rel->relkind;
+	rte->rellockmode = RowExclusiveLock;
+	ExecInitRangeTable(estate, list_make1(rte));
+	InitResultRelInfo(rri, rel, 1, NULL, 0);
+	estate->es_opened_result_relations = lappend(estate->es_opened_result_relations, rri);
+	estate->es_output_cid = cid;
+	ExecOpenIndices(rri, false);
+	for (i = 0; i < SYNC_BULK_ROWS; i++)
+		slots[i] = table_slot_create(rel, &estate->es_tupleTable);
+
+	for (;;)
+	{
+		int			n = 0;
+
+		while (n < SYNC_BULK_ROWS)
+		{
+			TupleTableSlot *slot = slots[n];
+			MemoryContext old;
+			bool		got;
+
+			CHECK_FOR_INTERRUPTS();
+			ResetPerTupleExprContext(estate);
+			ExecClearTuple(slot);
+			old = MemoryContextSwitchTo(GetPerTupleMemoryContext(estate));
+			got = NextCopyFrom(cstate, econtext, slot->tts_values, slot->tts_isnull);
+			MemoryContextSwitchTo(old);
+			if (!got)
+				break;
+			ExecStoreVirtualTuple(slot);
+			ExecMaterializeSlot(slot);
+			if (rel->rd_att->constr)
+				ExecConstraints(rri, slot, estate);
+			n++;
+		}
+		if (n == 0)
+			break;
+		table_multi_insert(rel, slots, n, cid, 0, bistate);
+		for (i = 0; i < n && rri->ri_NumIndices > 0; i++)
+			list_free(ExecInsertIndexTuples(rri, slots[i], estate, false, false,
+											NULL, NIL));
+		total += n;
+		if (n < SYNC_BULK_ROWS)
+			break;
+	}
+	FreeBulkInsertState(bistate);
+	ExecCloseIndices(rri);
+	ExecResetTupleTable(estate->es_tupleTable, false);
+	FreeExecutorState(estate);
+	return total;
+}
+
 /* COPY the result of sql on the peer into rel (columns: names). */
 static uint64
 sync_copy_into(PGconn *conn, const char *peer, const char *sql, Relation rel,
@@ -420,7 +542,7 @@ sync_copy_into(PGconn *conn, const char *peer, const char *sql, Relation rel,
 										 false, false);
 	cstate = BeginCopyFrom(pstate, rel, NULL, NULL, false, sync_copy_read,
 						   names, NIL);
-	rows = CopyFrom(cstate);
+	rows = sync_can_bulk_insert(rel) ? sync_bulk_insert(cstate, rel) : CopyFrom(cstate);
 	EndCopyFrom(cstate);
 	if (copy_source.buf)
 		PQfreemem(copy_source.buf);
@@ -577,21 +699,14 @@ sync_copy_table(PGconn *conn, const char *peer, int32 peer_node,
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
-
 		/* Merge row by row instead, quarantining what cannot be merged. */
-		MemoryContextSwitchTo(TopMemoryContext);
-		edata = CopyErrorData();
-		if (!ApplyErrorIsQuarantinable(edata))
-			PG_RE_THROW();
-		FlushErrorState();
-		AbortCurrentTransaction();
+		ErrorData  *edata = sync_catch_data_error(TopMemoryContext);
+
 		sync_drain_copy(conn);
 		ereport(LOG,
 				(errmsg("edge_crdt peer \"%s\": bulk copy of table %s failed, merging row by row: %s",
 						peer, table, edata->message)));
 		progress.rows = progress.bytes = 0;
-		sync_begin_local();
 		fast = false;
 	}
 	PG_END_TRY();
@@ -681,16 +796,8 @@ sync_copy_table(PGconn *conn, const char *peer, int32 peer_node,
 		}
 		PG_CATCH();
 		{
-			ErrorData  *edata;
-
-			MemoryContextSwitchTo(batchcxt);
-			edata = CopyErrorData();
-			if (!ApplyErrorIsQuarantinable(edata))
-				PG_RE_THROW();
-			FlushErrorState();
-			AbortCurrentTransaction();
+			(void) sync_catch_data_error(batchcxt);
 			MemoryContextReset(msgcxt);
-			sync_begin_local();
 			sync_replay_batch(pending, peer, peer_node, msgcxt);
 			replayed = true;
 		}

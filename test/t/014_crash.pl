@@ -72,27 +72,15 @@ sub value_on
 	return $node->safe_psql('postgres', 'SELECT c::bigint FROM kc WHERE id = 1');
 }
 
-sub wait_until
-{
-	my ($what, $cond) = @_;
-	my $deadline = time() + 60;
-	until ($cond->())
-	{
-		die "timed out waiting for $what" if time() > $deadline;
-		usleep(20_000);
-	}
-	return;
-}
-
 # --- phase 1: k1 writes 400 increments; k2 loses its apply worker, then
 # its postmaster
 my $w = start_writer($k1, 400);
-wait_until('k2 to apply 40 increments', sub { value_on($k2) >= 40 });
+wait_for('k2 to apply 40 increments', sub { value_on($k2) >= 40 }) or die 'timed out';
 my $pid = $k2->safe_psql('postgres', "SELECT pid FROM edge_crdt.peers WHERE peer_name = 'k1'");
 ok($pid =~ /^\d+$/, "k2's worker for k1 runs (pid $pid)");
 ok($k2->safe_psql('postgres', "SELECT pg_terminate_backend($pid)") eq 't',
 	'apply worker killed alone');
-wait_until('k2 to apply 120 increments', sub { value_on($k2) >= 120 });
+wait_for('k2 to apply 120 increments', sub { value_on($k2) >= 120 }) or die 'timed out';
 my $before = value_on($k2);
 $k2->kill9;
 note "k2 killed with SIGKILL after applying $before increments";
@@ -112,7 +100,7 @@ $k2->safe_psql('postgres', 'TRUNCATE kc_audit');
 
 # --- phase 2: the origin k3 crashes (immediate stop) while writing
 $w = start_writer($k3, 300);
-wait_until('k2 to see 60 of k3\'s increments', sub { value_on($k2) >= 400 + 60 });
+wait_for('k2 to see 60 of k3\'s increments', sub { value_on($k2) >= 400 + 60 }) or die 'timed out';
 $k3->stop('immediate');
 ok(!$w->{h}->finish, 'k3\'s writer was cut off by the crash');
 $k3->start;

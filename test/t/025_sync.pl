@@ -63,22 +63,6 @@ INSERT INTO big VALUES (:id + 7, 'again', 1, '{}') ON CONFLICT (id) DO NOTHING;
 	return { h => $h, out => \$out, err => \$err };
 }
 
-sub wait_until
-{
-	my ($what, $cond, $timeout) = @_;
-	my $deadline = time() + ($timeout // 90);
-	until ($cond->())
-	{
-		if (time() > $deadline)
-		{
-			diag("timed out waiting for $what");
-			return 0;
-		}
-		usleep(50_000);
-	}
-	return 1;
-}
-
 sub sync_state
 {
 	my ($node) = @_;
@@ -92,7 +76,7 @@ usleep(500_000);
 is($c->safe_psql('postgres',
 		"SELECT edge_crdt.join('" . connstr_for($a) . "', '" . connstr_for($c) . "')"),
 	'2', 'sc joins through sa while both members write');
-ok(wait_until('the copy to finish on sc',
+ok(wait_for('the copy to finish on sc',
 		sub { sync_state($c) eq 'sa:public.a_small:done,sa:public.big:done' }),
 	'sc copied every table from sa alone, and nothing from sb');
 foreach my $l (@load)
@@ -123,7 +107,7 @@ $d->safe_psql('postgres', "INSERT INTO big VALUES (999999, 'sd own', 0, '{}')");
 is($d->safe_psql('postgres',
 		"SELECT edge_crdt.join('" . connstr_for($b) . "', '" . connstr_for($d) . "')"),
 	'3', 'sd joins the three through sb');
-ok(wait_until('sd to be copying big',
+ok(wait_for('sd to be copying big',
 		sub {
 			$d->safe_psql('postgres',
 				"SELECT rows_copied > 0 FROM edge_crdt.sync_status WHERE table_name = 'public.big' AND state = 'copying'"
@@ -135,7 +119,7 @@ my $small_done = $d->safe_psql('postgres',
 $d->kill9;
 ok(restart_after_kill($d), 'sd restarts after SIGKILL mid-copy');
 $a->safe_psql('postgres', "UPDATE big SET v = 'after the kill' WHERE id = 5");
-ok(wait_until('sd to finish its copy',
+ok(wait_for('sd to finish its copy',
 		sub { sync_state($d) eq 'sb:public.a_small:done,sb:public.big:done' }),
 	'sd resumed and finished the copy');
 is($d->safe_psql('postgres',

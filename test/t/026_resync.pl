@@ -23,22 +23,6 @@ full_mesh($ra, $rb);
 $ra->safe_psql('postgres', "INSERT INTO rt SELECT g, 'first', '{}' FROM generate_series(1, 100) g");
 ok(wait_converged($ra, $rb), 'two nodes converge');
 
-sub wait_for
-{
-	my ($what, $cond) = @_;
-	my $deadline = time() + 60;
-	until ($cond->())
-	{
-		if (time() > $deadline)
-		{
-			diag("timed out waiting for $what");
-			return 0;
-		}
-		usleep(100_000);
-	}
-	return 1;
-}
-
 my $retention = "SELECT wal_retention FROM edge_crdt.peers WHERE peer_name = 'rb'";
 is($ra->safe_psql('postgres', $retention), 'warning',
 	'unbounded retention (max_slot_wal_keep_size = -1) is a warning');

@@ -25,22 +25,6 @@ full_mesh(@n);
 $da->safe_psql('postgres', "INSERT INTO dt SELECT g, 'v' || g, 0 FROM generate_series(1, 2000) g");
 ok(wait_converged(@n), 'three nodes converge');
 
-sub wait_for
-{
-	my ($what, $cond) = @_;
-	my $deadline = time() + 60;
-	until ($cond->())
-	{
-		if (time() > $deadline)
-		{
-			diag("timed out waiting for $what");
-			return 0;
-		}
-		usleep(100_000);
-	}
-	return 1;
-}
-
 sub start_load
 {
 	my ($node, $seconds, $sql) = @_;

@@ -24,40 +24,6 @@ my $node = new_node('c1', 701);
 
 sub sql { return $node->safe_psql('postgres', $_[0]); }
 
-sub stream_wait_until
-{
-	my ($what, $cond) = @_;
-	my $deadline = time() + 60;
-	until ($cond->())
-	{
-		die "timed out waiting for $what" if time() > $deadline;
-		usleep(20_000);
-	}
-	return;
-}
-
-# After SIGKILL of the postmaster its children linger for a moment and the
-# data directory stays locked: wait for the old shared memory to be free.
-sub stream_restart_after_kill
-{
-	my @pidfile = split /\n/, slurp_file($node->data_dir . '/postmaster.pid');
-	my (undef, $shmid) = split ' ', ($pidfile[6] // '');
-	my $deadline = time() + 30;
-	while (defined $shmid && time() < $deadline)
-	{
-		my ($seg) = grep { (split ' ')[1] eq $shmid } split /\n/, slurp_file('/proc/sysvipc/shm');
-		last unless $seg && (split ' ', $seg)[6] > 0;
-		usleep(100_000);
-	}
-	for (1 .. 20)
-	{
-		return 1 if $node->start(fail_ok => 1);
-		$node->{_pid} = undef;
-		usleep(250_000);
-	}
-	return 0;
-}
-
 # Run SQL in the background (psql -f); returns the harness.
 sub background
 {
@@ -74,7 +40,7 @@ sub background
 sub crash
 {
 	$node->kill9;
-	ok(stream_restart_after_kill(), 'server restarted after SIGKILL');
+	ok(restart_after_kill($node), 'server restarted after SIGKILL');
 }
 
 sql(<<'SQL');
@@ -93,8 +59,8 @@ SELECT pg_sleep(60);
 SELECT edge_crdt.ack('jobs', 'workers', array_agg(id)) FROM effect WHERE consumer = 'case1';
 COMMIT;
 SQL
-stream_wait_until('case 1 to sleep between effect and ack',
-	sub { sql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%'") == 1 });
+wait_for('case 1 to sleep between effect and ack',
+	sub { sql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%'") == 1 }) or die 'timed out';
 crash();
 $h->kill_kill;
 is(sql('SELECT count(*) FROM effect'), '0', 'case 1: the effect rolled back with the crash');
@@ -114,17 +80,17 @@ SELECT pg_sleep(60);
 SELECT edge_crdt.ack('jobs', 'workers', ARRAY['$id2']);
 COMMIT;
 SQL
-stream_wait_until('case 2 to sleep between effect and ack',
-	sub { sql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%'") == 1 });
+wait_for('case 2 to sleep between effect and ack',
+	sub { sql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%'") == 1 }) or die 'timed out';
 crash();
 $h->kill_kill;
 is(sql("SELECT count(*) FROM edge_crdt.read_group('jobs', 'workers', 'early', 10)"), '0',
 	'case 2: not redelivered inside its visibility timeout');
 my $row = '';
-stream_wait_until('case 2 redelivery', sub {
+wait_for('case 2 redelivery', sub {
 	$row = sql("SELECT id || ' ' || deliveries FROM edge_crdt.read_group('jobs', 'workers', 'late', 10)");
 	return $row ne '';
-});
+}) or die 'timed out';
 is($row, "$id2 2", 'case 2: redelivered after the timeout, second delivery');
 sql("BEGIN; INSERT INTO effect (id, consumer) VALUES ('$id2', 'late'); "
 	  . "SELECT edge_crdt.ack('jobs', 'workers', ARRAY['$id2']); COMMIT;");
@@ -161,8 +127,8 @@ foreach my $round (1, 2)
 {
 	my @hs = start_loops();
 	my $before = sql('SELECT count(*) FROM effect');
-	stream_wait_until("round $round: consumers making progress",
-		sub { sql('SELECT count(*) FROM effect') >= $before + 200 });
+	wait_for("round $round: consumers making progress",
+		sub { sql('SELECT count(*) FROM effect') >= $before + 200 }) or die 'timed out';
 	crash();
 	$_->kill_kill foreach @hs;
 }

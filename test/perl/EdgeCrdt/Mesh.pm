@@ -35,7 +35,7 @@ our @EXPORT_OK = qw(new_node connstr_for full_mesh wait_converged table_rows
   table_dump render_rows assert_identical require_replicator
   create_replicated replicator_available peers_report add_peer_via
   pause_peers resume_peers pause_all resume_all node_id
-  restart_after_kill);
+  restart_after_kill wait_for);
 our %EXPORT_TAGS = (all => \@EXPORT_OK);
 
 # Every test database is "postgres"; the extension lives there.
@@ -457,6 +457,31 @@ sub assert_identical
 		}
 	}
 	return pass($name);
+}
+
+=pod
+
+=item wait_for($what, $cond, $timeout)
+
+Call $cond (a sub) every 50 ms until it returns true: true then, false with
+a diagnostic naming $what after $timeout seconds (default 60).
+
+=cut
+
+sub wait_for
+{
+	my ($what, $cond, $timeout) = @_;
+	my $deadline = time() + ($timeout // 60);
+	until ($cond->())
+	{
+		if (time() > $deadline)
+		{
+			diag("timed out waiting for $what");
+			return 0;
+		}
+		usleep(50_000);
+	}
+	return 1;
 }
 
 =pod

@@ -136,21 +136,33 @@ ReplicatorStopPeerWorker(Oid dboid, int32 peer_node, int hold_ms)
 	pid_t		pid = 0;
 	int			waited;
 
-	LWLockAcquire(replicator->lock, LW_EXCLUSIVE);
-	for (i = 0; i < REPLICATOR_MAX_PEERS; i++)
+	/*
+	 * A worker being started has pid -1 until it runs: wait for its real
+	 * pid.  Never pass -1 (or 0) to kill(): kill(-1, SIGTERM) signals every
+	 * process of the user, i.e. the whole cluster and more.
+	 */
+	for (waited = 0;; waited += 10)
 	{
-		PeerSlot   *p = &replicator->peers[i];
-
-		if (p->dboid == dboid && p->peer_node == peer_node)
+		LWLockAcquire(replicator->lock, LW_EXCLUSIVE);
+		for (i = 0; i < REPLICATOR_MAX_PEERS; i++)
 		{
-			p->restart_after = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-														   hold_ms);
-			pid = p->pid;
-		}
-	}
-	LWLockRelease(replicator->lock);
+			PeerSlot   *p = &replicator->peers[i];
 
-	if (pid == 0)
+			if (p->dboid == dboid && p->peer_node == peer_node)
+			{
+				p->restart_after = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+															   hold_ms);
+				pid = p->pid;
+			}
+		}
+		LWLockRelease(replicator->lock);
+		if (pid != -1 || waited >= 10000)
+			break;
+		CHECK_FOR_INTERRUPTS();
+		pg_usleep(10000L);
+	}
+
+	if (pid <= 0)
 		return;
 	kill(pid, SIGTERM);
 	for (waited = 0; waited < 10000; waited += 10)

@@ -522,7 +522,13 @@ sync_bulk_insert(CopyFromState cstate, Relation rel)
 	return total;
 }
 
-/* COPY the result of sql on the peer into rel (columns: names). */
+/*
+ * COPY the result of sql (a binary COPY TO STDOUT) on the peer into rel
+ * (columns: names).  Binary, because the text form of the metadata column
+ * costs more than the rest of the row; a type whose binary form embeds
+ * type oids (arrays or records of types created after initdb) fails to
+ * receive with a data error, and the caller falls back to merging.
+ */
 static uint64
 sync_copy_into(PGconn *conn, const char *peer, const char *sql, Relation rel,
 			   List *names, int64 *bytes)
@@ -541,7 +547,8 @@ sync_copy_into(PGconn *conn, const char *peer, const char *sql, Relation rel,
 	(void) addRangeTableEntryForRelation(pstate, rel, RowExclusiveLock, NULL,
 										 false, false);
 	cstate = BeginCopyFrom(pstate, rel, NULL, NULL, false, sync_copy_read,
-						   names, NIL);
+						   names,
+						   list_make1(makeDefElem("format", (Node *) makeString("binary"), -1)));
 	rows = sync_can_bulk_insert(rel) ? sync_bulk_insert(cstate, rel) : CopyFrom(cstate);
 	EndCopyFrom(cstate);
 	if (copy_source.buf)
@@ -642,7 +649,7 @@ sync_copy_fast(PGconn *conn, const char *peer, int32 peer_node,
 	tombrel = table_open(get_relname_relid("tombstone", get_namespace_oid("edge_crdt", false)),
 						 RowExclusiveLock);
 	sql = psprintf("COPY (SELECT %u::pg_catalog.oid, pk, cl, hlc, node FROM edge_crdt.tombstone "
-				   "WHERE relid = %s::pg_catalog.regclass) TO STDOUT",
+				   "WHERE relid = %s::pg_catalog.regclass) TO STDOUT (FORMAT binary)",
 				   relid, quote_literal_cstr(table));
 	progress->rows += sync_copy_into(conn, peer, sql, tombrel, NIL, &progress->bytes);
 	table_close(tombrel, NoLock);
@@ -662,7 +669,7 @@ sync_copy_fast(PGconn *conn, const char *peer, int32 peer_node,
 		foreach(lc, names)
 			appendStringInfo(&cols, "%s%s", cols.len ? ", " : "",
 							 quote_identifier(strVal(lfirst(lc))));
-		sql = psprintf("COPY %s (%s) TO STDOUT", table, cols.data);
+		sql = psprintf("COPY %s (%s) TO STDOUT (FORMAT binary)", table, cols.data);
 	}
 	progress->rows += sync_copy_into(conn, peer, sql, rel, names, &progress->bytes);
 	table_close(rel, NoLock);

@@ -111,4 +111,20 @@ is(sql($q2, 'SELECT string_agg(edge_crdt.retry_apply_error(id)::text, \',\' ORDE
 is(sql($q2, "SELECT extra FROM qu WHERE id = 6"), 'new column', 'the new column\'s value arrived');
 is(sql($q2, "SELECT v FROM qnew WHERE id = 1"), 'new table', 'the new table\'s row arrived');
 
+# The initial copy of a table q1 replicates later: q2's copy has a CHECK
+# constraint one of q1's rows violates.  The bulk load fails on it, falls
+# back to merging row by row, and only that row is quarantined.
+sql($q2, 'DELETE FROM edge_crdt.apply_errors');
+sql($q1, 'CREATE TABLE qcheck (id int PRIMARY KEY, v int)');
+sql($q2, 'CREATE TABLE qcheck (id int PRIMARY KEY, v int CHECK (v >= 0))');
+sql($q1, 'INSERT INTO qcheck SELECT g, CASE WHEN g = 7 THEN -1 ELSE g END FROM generate_series(1, 20) g');
+sql($q1, "SELECT edge_crdt.replicate_table('qcheck')");
+ok($q2->poll_query_until('postgres',
+		"SELECT state = 'done' FROM edge_crdt.sync_status WHERE table_name = 'public.qcheck'"),
+	'q2 copies the table q1 announced');
+is(sql($q2, 'SELECT count(*) || \' \' || sum(v) FROM qcheck'), '19 203',
+	'every row but the one violating the CHECK constraint');
+is(sql($q2, "SELECT sqlstate || ' ' || commit_lsn FROM edge_crdt.apply_errors"), '23514 0/0',
+	'that row is quarantined, marked as part of the copy');
+
 done_testing();

@@ -509,14 +509,14 @@ peer_status_sql(PG_FUNCTION_ARGS)
 }
 
 /*
- * Wait until the seed has applied everything the member committed up to
- * lsn: the seed's slot on the member has confirmed it.  A marker message
- * makes sure there is a transaction after lsn for the seed to confirm,
- * even when the member is idle.
+ * Wait until the seed has applied everything the member committed before
+ * our slot on it started: the seed's slot on the member has confirmed our
+ * slot's position.  A marker message makes sure there is a transaction
+ * after it for the seed to confirm, even when the member is idle.
  */
 static void
 join_wait_for_seed(const char *member, const char *member_dsn,
-				   int32 seed_node, const char *seed_name, XLogRecPtr lsn)
+				   int32 seed_node, const char *seed_name, int32 our_node)
 {
 	PGconn	   *conn = connect_plain(member, member_dsn);
 	char		slot[NAMEDATALEN];
@@ -524,13 +524,28 @@ join_wait_for_seed(const char *member, const char *member_dsn,
 	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 60000);
 	PGresult   *res;
 
+	snprintf(slot, sizeof(slot), EDGE_CRDT_SLOT_FMT, our_node);
+	params[0] = slot;
+	res = remote_exec(conn, member,
+					  "SELECT confirmed_flush_lsn::text FROM pg_catalog.pg_replication_slots "
+					  "WHERE slot_name = $1 AND confirmed_flush_lsn IS NOT NULL",
+					  1, params, PGRES_TUPLES_OK);
+	if (PQntuples(res) != 1)
+	{
+		PQclear(res);
+		PQfinish(conn);
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("replication slot \"%s\" on member \"%s\" disappeared", slot, member)));
+	}
+	params[1] = pstrdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+
 	res = remote_exec(conn, member,
 					  "SELECT pg_catalog.pg_logical_emit_message(true, 'edge_crdt', '\x50'::bytea)",
 					  0, NULL, PGRES_TUPLES_OK);
 	PQclear(res);
 	snprintf(slot, sizeof(slot), EDGE_CRDT_SLOT_FMT, seed_node);
-	params[0] = slot;
-	params[1] = DatumGetCString(DirectFunctionCall1(pg_lsn_out, LSNGetDatum(lsn)));
 	for (;;)
 	{
 		bool		caught_up;
@@ -564,35 +579,6 @@ join_wait_for_seed(const char *member, const char *member_dsn,
 		CHECK_FOR_INTERRUPTS();
 	}
 	PQfinish(conn);
-}
-
-/* Where our slot on a member starts: its confirmed position. */
-static XLogRecPtr
-join_slot_position(const char *member, const char *member_dsn, int32 our_node)
-{
-	PGconn	   *conn = connect_plain(member, member_dsn);
-	char		slot[NAMEDATALEN];
-	const char *params[1] = {slot};
-	PGresult   *res;
-	XLogRecPtr	lsn;
-
-	snprintf(slot, sizeof(slot), EDGE_CRDT_SLOT_FMT, our_node);
-	res = remote_exec(conn, member,
-					  "SELECT confirmed_flush_lsn FROM pg_catalog.pg_replication_slots "
-					  "WHERE slot_name = $1 AND confirmed_flush_lsn IS NOT NULL",
-					  1, params, PGRES_TUPLES_OK);
-	if (PQntuples(res) != 1)
-	{
-		PQclear(res);
-		PQfinish(conn);
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("replication slot \"%s\" on member \"%s\" disappeared", slot, member)));
-	}
-	lsn = DatumGetLSN(DirectFunctionCall1(pg_lsn_in, CStringGetDatum(PQgetvalue(res, 0, 0))));
-	PQclear(res);
-	PQfinish(conn);
-	return lsn;
 }
 
 /* add_peer(name, dsn, copy_data) through SPI, unless we peer with it already. */
@@ -726,8 +712,7 @@ join_sql(PG_FUNCTION_ARGS)
 	forboth(ln, names, ld, dsns)
 	{
 		join_add_peer(lfirst(ln), lfirst(ld), false);
-		join_wait_for_seed(lfirst(ln), lfirst(ld), seed_node, seed_name,
-						   join_slot_position(lfirst(ln), lfirst(ld), our_node));
+		join_wait_for_seed(lfirst(ln), lfirst(ld), seed_node, seed_name, our_node);
 		joined++;
 	}
 	join_add_peer(seed_name, seed_dsn, true);

@@ -184,6 +184,56 @@ sync_remote_exec(PGconn *conn, const char *peer, const char *sql,
 }
 
 /*
+ * The next CopyData message of the COPY the peer is sending (to be freed
+ * with PQfreemem), or -1 at its end; waits on the latch.
+ */
+static int
+sync_next_copy_data(PGconn *conn, const char *peer, char **buf)
+{
+	for (;;)
+	{
+		int			len = PQgetCopyData(conn, buf, 1);
+
+		if (len == 0)
+		{
+			PeerWaitSocket(conn, WL_SOCKET_READABLE, PeerReplyDeadline(),
+						   "copying a table from");
+			if (PQconsumeInput(conn) != 0)
+				continue;
+			len = -2;
+		}
+		if (len < -1)
+			ereport(ERROR,
+					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errmsg("lost connection to peer \"%s\" during the initial copy: %s",
+							peer, pchomp(PQerrorMessage(conn)))));
+		return len;
+	}
+}
+
+/* After the data: the COPY's own result says whether the peer finished it. */
+static void
+sync_end_copy(PGconn *conn, const char *peer, const char *sql)
+{
+	PGresult   *res;
+
+	while ((res = PQgetResult(conn)) != NULL)
+	{
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		{
+			char	   *msg = pchomp(PQresultErrorMessage(res));
+
+			PQclear(res);
+			ereport(ERROR,
+					(errcode(ERRCODE_CONNECTION_EXCEPTION),
+					 errmsg("initial copy from peer \"%s\" failed: %s", peer, msg),
+					 errcontext("command on the peer: %s", sql)));
+		}
+		PQclear(res);
+	}
+}
+
+/*
  * One CopyData message of a binary COPY of a single bytea column: the
  * header may come first (with the first row, or with the trailer when
  * there are no rows).  Returns the field, or NULL for the trailer.
@@ -382,26 +432,12 @@ sync_copy_read(void *outbuf, int minread, int maxread)
 		}
 		if (src->done)
 			break;
-		len = PQgetCopyData(src->conn, &src->buf, 1);
-		if (len == 0)
-		{
-			PeerWaitSocket(src->conn, WL_SOCKET_READABLE, PeerReplyDeadline(),
-						   "copying a table from");
-			if (PQconsumeInput(src->conn) == 0)
-				len = -2;
-			else
-				continue;
-		}
+		len = sync_next_copy_data(src->conn, src->peer, &src->buf);
 		if (len == -1)
 		{
 			src->done = true;
 			break;
 		}
-		if (len < -1)
-			ereport(ERROR,
-					(errcode(ERRCODE_CONNECTION_FAILURE),
-					 errmsg("lost connection to peer \"%s\" during the initial copy: %s",
-							src->peer, pchomp(PQerrorMessage(src->conn)))));
 		src->len = len;
 		src->pos = 0;
 		src->bytes += len;
@@ -557,20 +593,7 @@ sync_copy_into(PGconn *conn, const char *peer, const char *sql, Relation rel,
 		ereport(ERROR,
 				(errcode(ERRCODE_PROTOCOL_VIOLATION),
 				 errmsg("peer \"%s\" sent data after the end of a copy", peer)));
-	while ((res = PQgetResult(conn)) != NULL)
-	{
-		if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		{
-			char	   *msg = pchomp(PQresultErrorMessage(res));
-
-			PQclear(res);
-			ereport(ERROR,
-					(errcode(ERRCODE_CONNECTION_EXCEPTION),
-					 errmsg("initial copy from peer \"%s\" failed: %s", peer, msg),
-					 errcontext("command on the peer: %s", sql)));
-		}
-		PQclear(res);
-	}
+	sync_end_copy(conn, peer, sql);
 	*bytes += copy_source.bytes;
 	return rows;
 }
@@ -741,28 +764,14 @@ sync_copy_table(PGconn *conn, const char *peer, int32 peer_node,
 	for (;;)
 	{
 		char	   *buf;
-		int			len = PQgetCopyData(conn, &buf, 1);
+		int			len = sync_next_copy_data(conn, peer, &buf);
 		uint32		mlen;
 		const char *m;
 		bytea	   *copy;
 		bool		replayed = false;
 
-		if (len == 0)
-		{
-			PeerWaitSocket(conn, WL_SOCKET_READABLE, PeerReplyDeadline(),
-						   "copying a table from");
-			if (PQconsumeInput(conn) == 0)
-				len = -2;
-			else
-				continue;
-		}
 		if (len == -1)
 			break;
-		if (len < -1)
-			ereport(ERROR,
-					(errcode(ERRCODE_CONNECTION_FAILURE),
-					 errmsg("lost connection to peer \"%s\" during the initial copy: %s",
-							peer, pchomp(PQerrorMessage(conn)))));
 
 		m = sync_parse_copy_data(buf, len, &header_seen, peer, &mlen);
 		if (done)
@@ -827,21 +836,7 @@ sync_copy_table(PGconn *conn, const char *peer, int32 peer_node,
 	MemoryContextDelete(msgcxt);
 	MemoryContextDelete(batchcxt);
 
-	/* The COPY's own result says whether the peer finished it. */
-	while ((res = PQgetResult(conn)) != NULL)
-	{
-		if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		{
-			char	   *msg = pchomp(PQresultErrorMessage(res));
-
-			PQclear(res);
-			ereport(ERROR,
-					(errcode(ERRCODE_CONNECTION_EXCEPTION),
-					 errmsg("initial copy of table %s from peer \"%s\" failed: %s",
-							table, peer, msg)));
-		}
-		PQclear(res);
-	}
+	sync_end_copy(conn, peer, sql);
 	if (!done)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROTOCOL_VIOLATION),

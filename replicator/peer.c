@@ -275,33 +275,48 @@ PeerReplyDeadline(void)
 									   wal_receiver_timeout > 0 ? wal_receiver_timeout : 10000);
 }
 
-/* PQexec that can be interrupted and gives up at the deadline. */
+/*
+ * Run one command on the peer, interruptibly and giving up at the
+ * deadline, and return its last result (a COPY result at once, the data
+ * follows it).  Anything but the expected status is an ERROR saying what we
+ * were trying to do.
+ */
 PGresult *
-PeerExec(PGconn *conn, const char *sql, TimestampTz deadline)
+PeerExec(PGconn *conn, const char *sql, ExecStatusType expect,
+		 TimestampTz deadline, const char *what)
 {
 	PGresult   *res;
 	PGresult   *last = NULL;
+	bool		broken = !PQsendQuery(conn, sql);
 
-	if (!PQsendQuery(conn, sql))
-		return NULL;
-	for (;;)
+	while (!broken)
 	{
-		while (PQisBusy(conn))
+		while (PQisBusy(conn) && !broken)
 		{
 			PeerWaitSocket(conn, WL_SOCKET_READABLE, deadline, "waiting for");
-			if (PQconsumeInput(conn) == 0)
-				return NULL;
+			broken = PQconsumeInput(conn) == 0;
 		}
-		res = PQgetResult(conn);
-		if (res == NULL)
-			return last;
-		if (PQresultStatus(res) == PGRES_COPY_BOTH ||
-			PQresultStatus(res) == PGRES_COPY_OUT)
-			return res;			/* the data follows; no more results now */
+		if (broken || (res = PQgetResult(conn)) == NULL)
+			break;
 		if (last)
 			PQclear(last);
 		last = res;
+		if (PQresultStatus(res) == PGRES_COPY_BOTH ||
+			PQresultStatus(res) == PGRES_COPY_OUT)
+			break;				/* the data follows; no more results now */
 	}
+	if (broken || last == NULL || PQresultStatus(last) != expect)
+	{
+		char	   *msg = pchomp(PQerrorMessage(conn));
+
+		if (last)
+			PQclear(last);
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("could not %s on peer \"%s\": %s", what, peer_name, msg),
+				 errcontext("command on the peer: %s", sql)));
+	}
+	return last;
 }
 
 /*
@@ -355,17 +370,15 @@ peer_connect(const char *dsn, int32 our_node, int32 peer_node)
 	}
 	peer_conn = conn;
 
-	res = PeerExec(conn, "SELECT node_id FROM edge_crdt.local_node", deadline);
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+	res = PeerExec(conn, "SELECT node_id FROM edge_crdt.local_node", PGRES_TUPLES_OK,
+				   deadline, "read the node identity");
+	if (PQntuples(res) != 1)
 	{
-		char	   *msg = pchomp(PQerrorMessage(conn));
-
-		if (res)
-			PQclear(res);
+		PQclear(res);
 		ereport(ERROR,
-				(errcode(ERRCODE_CONNECTION_FAILURE),
-				 errmsg("could not read the node identity of peer \"%s\": %s",
-						peer_name, msg)));
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("peer \"%s\" is not an edge_crdt node any more", peer_name),
+				 errhint("Remove the peer and add it again if the peer database was replaced.")));
 	}
 	remote_node = pg_strtoint32(PQgetvalue(res, 0, 0));
 	PQclear(res);
@@ -402,18 +415,8 @@ peer_check_slot(int32 our_node, bool sync_pending)
 	snprintf(sql, sizeof(sql),
 			 "SELECT wal_status FROM pg_catalog.pg_replication_slots "
 			 "WHERE slot_name = '" EDGE_CRDT_SLOT_FMT "'", our_node);
-	res = PeerExec(peer_conn, sql, PeerReplyDeadline());
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
-	{
-		char	   *msg = pchomp(PQerrorMessage(peer_conn));
-
-		if (res)
-			PQclear(res);
-		ereport(ERROR,
-				(errcode(ERRCODE_CONNECTION_FAILURE),
-				 errmsg("could not read the replication slots of peer \"%s\": %s",
-						peer_name, msg)));
-	}
+	res = PeerExec(peer_conn, sql, PGRES_TUPLES_OK, PeerReplyDeadline(),
+				   "read the replication slots");
 	exists = PQntuples(res) == 1;
 	lost = exists && !PQgetisnull(res, 0, 0) && strcmp(PQgetvalue(res, 0, 0), "lost") == 0;
 	PQclear(res);
@@ -448,18 +451,8 @@ peer_stream(int32 our_node)
 			 "START_REPLICATION SLOT \"" EDGE_CRDT_SLOT_FMT "\" LOGICAL %X/%X "
 			 "(proto_version '%d', subscriber_node_id '%d')",
 			 our_node, LSN_FORMAT_ARGS(startpos), WIRE_PROTO_VERSION, our_node);
-	res = PeerExec(peer_conn, cmd, PeerReplyDeadline());
-	if (res == NULL || PQresultStatus(res) != PGRES_COPY_BOTH)
-	{
-		char	   *msg = pchomp(PQerrorMessage(peer_conn));
-
-		if (res)
-			PQclear(res);
-		ereport(ERROR,
-				(errcode(ERRCODE_CONNECTION_FAILURE),
-				 errmsg("could not start streaming from peer \"%s\": %s",
-						peer_name, msg)));
-	}
+	res = PeerExec(peer_conn, cmd, PGRES_COPY_BOTH, PeerReplyDeadline(),
+				   "start streaming");
 	PQclear(res);
 	peer_set_state(PEER_STREAMING);
 	LWLockAcquire(replicator->lock, LW_EXCLUSIVE);

@@ -162,27 +162,6 @@ sync_pending_tables(int32 peer_node)
 	return tables;
 }
 
-/* Run a command on the peer that must succeed with the given status. */
-static PGresult *
-sync_remote_exec(PGconn *conn, const char *peer, const char *sql,
-				 ExecStatusType expect, TimestampTz deadline)
-{
-	PGresult   *res = PeerExec(conn, sql, deadline);
-
-	if (res == NULL || PQresultStatus(res) != expect)
-	{
-		char	   *msg = pchomp(PQerrorMessage(conn));
-
-		if (res)
-			PQclear(res);
-		ereport(ERROR,
-				(errcode(ERRCODE_CONNECTION_EXCEPTION),
-				 errmsg("initial copy from peer \"%s\" failed: %s", peer, msg),
-				 errcontext("command on the peer: %s", sql)));
-	}
-	return res;
-}
-
 /*
  * The next CopyData message of the COPY the peer is sending (to be freed
  * with PQfreemem), or -1 at its end; waits on the latch.
@@ -574,7 +553,7 @@ sync_copy_into(PGconn *conn, const char *peer, const char *sql, Relation rel,
 	PGresult   *res;
 	uint64		rows;
 
-	res = sync_remote_exec(conn, peer, sql, PGRES_COPY_OUT, PeerReplyDeadline());
+	res = PeerExec(conn, sql, PGRES_COPY_OUT, PeerReplyDeadline(), "copy a table");
 	PQclear(res);
 	memset(&copy_source, 0, sizeof(copy_source));
 	copy_source.conn = conn;
@@ -654,7 +633,7 @@ sync_copy_fast(PGconn *conn, const char *peer, int32 peer_node,
 	local_layout = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	local_layout = local_layout ? pstrdup(local_layout) : pstrdup("");
 	SPI_finish();
-	res = sync_remote_exec(conn, peer, sql, PGRES_TUPLES_OK, PeerReplyDeadline());
+	res = PeerExec(conn, sql, PGRES_TUPLES_OK, PeerReplyDeadline(), "read a table's columns");
 	if (!empty || PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), local_layout) != 0)
 	{
 		PQclear(res);
@@ -664,8 +643,8 @@ sync_copy_fast(PGconn *conn, const char *peer, int32 peer_node,
 	PQclear(res);
 
 	/* Every version copied is at most the peer's clock. */
-	res = sync_remote_exec(conn, peer, "SELECT edge_crdt.hlc_now()", PGRES_TUPLES_OK,
-						   PeerReplyDeadline());
+	res = PeerExec(conn, "SELECT edge_crdt.hlc_now()", PGRES_TUPLES_OK,
+				   PeerReplyDeadline(), "read the clock");
 	(void) HlcObserve(pg_strtoint64(PQgetvalue(res, 0, 0)), peer);
 	PQclear(res);
 
@@ -753,7 +732,7 @@ sync_copy_table(PGconn *conn, const char *peer, int32 peer_node,
 
 	sql = psprintf("COPY (SELECT edge_crdt.table_snapshot(%s::pg_catalog.regclass)) "
 				   "TO STDOUT (FORMAT binary)", quote_literal_cstr(table));
-	res = sync_remote_exec(conn, peer, sql, PGRES_COPY_OUT, PeerReplyDeadline());
+	res = PeerExec(conn, sql, PGRES_COPY_OUT, PeerReplyDeadline(), "copy a table");
 	PQclear(res);
 
 	msgcxt = AllocSetContextCreate(TopMemoryContext, "edge_crdt sync message",
@@ -859,18 +838,17 @@ SyncTables(PGconn *conn, const char *peer, int32 peer_node, int32 our_node,
 	PGresult   *res;
 	char	   *sql;
 
-	res = sync_remote_exec(conn, peer,
-						   "BEGIN READ ONLY ISOLATION LEVEL REPEATABLE READ",
-						   PGRES_COMMAND_OK, PeerReplyDeadline());
+	res = PeerExec(conn, "BEGIN READ ONLY ISOLATION LEVEL REPEATABLE READ",
+				   PGRES_COMMAND_OK, PeerReplyDeadline(), "begin the initial copy");
 	PQclear(res);
 	if (create_slot)
 	{
 		/* Waits for the peer's running transactions: no short deadline. */
 		sql = psprintf("CREATE_REPLICATION_SLOT \"" EDGE_CRDT_SLOT_FMT "\" "
 					   "LOGICAL edge_crdt (SNAPSHOT 'use')", our_node);
-		res = sync_remote_exec(conn, peer, sql, PGRES_TUPLES_OK,
-							   TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-														   3600 * 1000));
+		res = PeerExec(conn, sql, PGRES_TUPLES_OK,
+					   TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 3600 * 1000),
+					   "create the replication slot");
 		PQclear(res);
 	}
 
@@ -902,6 +880,7 @@ SyncTables(PGconn *conn, const char *peer, int32 peer_node, int32 our_node,
 		PG_END_TRY();
 	}
 
-	res = sync_remote_exec(conn, peer, "COMMIT", PGRES_COMMAND_OK, PeerReplyDeadline());
+	res = PeerExec(conn, "COMMIT", PGRES_COMMAND_OK, PeerReplyDeadline(),
+				   "end the initial copy");
 	PQclear(res);
 }

@@ -26,9 +26,11 @@ extern void PeerWaitSocket(PGconn *conn, int events, TimestampTz deadline,
 
 /*
  * Run one command and return its last result (a PGRES_COPY_* result at
- * once), or NULL when the connection broke.
+ * once); anything but the expected status, or a broken connection, is an
+ * ERROR "could not <what> on peer ...".
  */
-extern PGresult *PeerExec(PGconn *conn, const char *sql, TimestampTz deadline);
+extern PGresult *PeerExec(PGconn *conn, const char *sql, ExecStatusType expect,
+						  TimestampTz deadline, const char *what);
 
 /* Does this peer have tables we still have to copy from it? */
 extern bool SyncPending(int32 peer_node);

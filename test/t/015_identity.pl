@@ -1,5 +1,6 @@
 # Node identity on connect: a node refuses itself and a peer with its own
-# node id (e.g. a cloned database), two peers cannot claim one id, and a peer
+# node id (e.g. a cloned database) or its next_id prefix (the lowest 12
+# bits), two peers cannot claim one id, and a peer
 # whose identity changes behind an address is stopped with an error in the
 # peers view instead of being merged.
 use strict;
@@ -16,6 +17,7 @@ require_replicator($i1);
 my $i2 = new_node('i2', 602);
 my $twin = new_node('twin', 601);    # same id as i1, as a clone would have
 my $other = new_node('other', 603);
+my $cousin = new_node('cousin', 601 + 4096);    # i1's next_id prefix
 
 create_replicated([ $i1, $i2, $twin, $other ], 'it', 'CREATE TABLE it (id int PRIMARY KEY, v text)');
 
@@ -38,6 +40,12 @@ is($i1->safe_psql('postgres', 'SELECT count(*) FROM edge_crdt.peers'), '0',
 	'no peer recorded after the refusals');
 is($twin->safe_psql('postgres', "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'edge_crdt_%'"),
 	'0', 'no slot left behind on the refused peer');
+
+($ret, $err) = try_add($i1, 'cousin', connstr_for($cousin));
+isnt($ret, 0, 'a node refuses a peer sharing its next_id prefix');
+like($err, qr/node 4697.*share the id prefix 601.*next_id/s, 'and says which prefix and why');
+is($cousin->safe_psql('postgres', "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'edge_crdt_%'"),
+	'0', 'no slot left behind there either');
 
 # A third node cannot take two peers with one node id.
 add_peer_via($i2, $i1, connstr_for($i1));

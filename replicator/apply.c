@@ -472,9 +472,14 @@ apply_column_dropped(ApplyState *st, const char *name)
 	values[1] = CStringGetTextDatum(name);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	/*
+	 * Not read-only: that takes a new snapshot.  The DROP COLUMN may have
+	 * committed (by another peer's worker) after this transaction's
+	 * snapshot was taken; the relation already shows it, so must this.
+	 */
 	if (SPI_execute_with_args("SELECT 1 FROM edge_crdt.dropped_column "
 							  "WHERE relid = $1 AND column_name = $2",
-							  2, types, values, NULL, true, 1) != SPI_OK_SELECT)
+							  2, types, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read edge_crdt.dropped_column");
 	dropped = SPI_processed > 0;
 	SPI_finish();

@@ -136,6 +136,7 @@ typedef struct ApplyState
 	const WireMessage *msg;
 	const char *peer;
 	int32		peer_node;		/* 0: unknown */
+	XLogRecPtr	commit_lsn;		/* the sender's commit position, if known */
 	char	   *nspname;
 	char	   *relname;
 	const char *column;			/* column being worked on, for errcontext */
@@ -289,7 +290,7 @@ apply_error_callback(void *arg)
 
 void
 ApplyWireChange(const WireMessage *msg, const char *peer, int32 peer_node,
-				ApplyStats *stats)
+				XLogRecPtr commit_lsn, ApplyStats *stats)
 {
 	ApplyState	st;
 	ApplyStats	ignored;
@@ -317,6 +318,7 @@ ApplyWireChange(const WireMessage *msg, const char *peer, int32 peer_node,
 	st.msg = msg;
 	st.peer = peer ? peer : "?";
 	st.peer_node = peer_node;
+	st.commit_lsn = commit_lsn;
 	st.nspname = pnstrdup(msg->nspname.data, msg->nspname.len);
 	st.relname = pnstrdup(msg->relname.data, msg->relname.len);
 
@@ -1088,7 +1090,13 @@ apply_delete(ApplyState *st, ApplyStats *stats)
 	bytea	   *key = apply_remote_key(st);
 	int64		local_cl = 1;
 
-	TombstoneWrite(st->info->relid, key, st->msg->cl, st->msg->version);
+	/*
+	 * The commit position locates the deletion in its origin's stream only
+	 * when the sender made it (streams carry local changes alone).
+	 */
+	TombstoneWrite(st->info->relid, key, st->msg->cl, st->msg->version,
+				   st->msg->version.node == st->peer_node ? st->commit_lsn
+				   : InvalidXLogRecPtr);
 
 	if (found)
 	{

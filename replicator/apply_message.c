@@ -80,6 +80,10 @@ ApplyWireMessage(const WireMessage *msg, const char *peer, int32 origin_node)
 			(void) apply_sql_handler("SELECT edge_crdt.apply_ddl_message($1::jsonb, $2)",
 									 msg, origin_node);
 			break;
+		case EDGE_CRDT_MSG_FRONTIER:
+			(void) apply_sql_handler("SELECT edge_crdt.apply_frontier_message($1::jsonb, $2)",
+									 msg, origin_node);
+			break;
 		default:
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

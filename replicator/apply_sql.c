@@ -61,7 +61,7 @@ apply_change_sql(PG_FUNCTION_ARGS)
 	if (msg.type == WIRE_MESSAGE)
 		ApplyWireMessage(&msg, APPLY_SQL_PEER, 0);
 	else
-		ApplyWireChange(&msg, APPLY_SQL_PEER, 0, &stats);
+		ApplyWireChange(&msg, APPLY_SQL_PEER, 0, InvalidXLogRecPtr, &stats);
 	AtEOXact_GUC(true, nestlevel);
 
 	/* What the merge did, for tests that want to see it. */

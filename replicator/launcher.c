@@ -37,6 +37,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "edge_crdt/gc.h"
 #include "edge_crdt/replicator.h"
 
 #define LAUNCHER_REPROBE_MS		10000
@@ -383,6 +384,7 @@ edge_crdt_manager_main(Datum arg)
 		manager_sync_workers(dboid);
 		if (!has_peers)
 			proc_exit(0);		/* the launcher probes again later */
+		GcMaybeRun();
 
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 MANAGER_NAPTIME_MS, PG_WAIT_EXTENSION);

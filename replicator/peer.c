@@ -90,6 +90,7 @@ static MemoryContext message_cxt = NULL;
 static MemoryContext txn_cxt = NULL;	/* the current remote transaction */
 static List *txn_messages = NIL;	/* its messages, as bytea, for quarantine */
 static ErrorData *txn_error = NULL; /* set once it failed to apply */
+static XLogRecPtr txn_commit_lsn;	/* its commit position on the peer */
 static volatile sig_atomic_t got_sigterm = false;
 
 static void peer_on_exit(int code, Datum arg);
@@ -543,7 +544,7 @@ peer_apply_change(const WireMessage *msg)
 		if (msg->type == WIRE_MESSAGE)
 			ApplyWireMessage(msg, peer_name, my_slot->peer_node);
 		else
-			ApplyWireChange(msg, peer_name, my_slot->peer_node, &stats);
+			ApplyWireChange(msg, peer_name, my_slot->peer_node, txn_commit_lsn, &stats);
 	}
 	PG_CATCH();
 	{
@@ -627,6 +628,7 @@ peer_apply(const char *data, int len)
 			MemoryContextReset(txn_cxt);
 			txn_messages = NIL;
 			txn_error = NULL;
+			txn_commit_lsn = msg.lsn;
 			SetCurrentStatementStartTimestamp();
 			StartTransactionCommand();
 			PushActiveSnapshot(GetTransactionSnapshot());

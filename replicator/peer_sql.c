@@ -613,6 +613,77 @@ join_add_peer(const char *name, const char *dsn, bool copy_data)
  *	  up to that point, and only then is the seed's slot (and snapshot)
  *	  created, by our worker, after this transaction commits.
  */
+/*
+ * Floors of the tables a member has collected tombstones of: ask the member
+ * for them (qualified table name, floor), merge them into *floors (the
+ * greatest wins).  See the "New members" part of sql/install/88_gc.sql.
+ */
+typedef struct JoinFloor
+{
+	char	   *table;
+	int64		floor;
+} JoinFloor;
+
+static List *
+join_read_floors(PGconn *conn, const char *member, List *floors)
+{
+	PGresult   *res;
+	int			i;
+
+	res = remote_exec(conn, member,
+					  "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname), t.cl "
+					  "FROM edge_crdt.tombstone t "
+					  "JOIN pg_catalog.pg_class c ON c.oid = t.relid "
+					  "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+					  "WHERE t.pk = ''::pg_catalog.bytea",
+					  0, NULL, PGRES_TUPLES_OK);
+	for (i = 0; i < PQntuples(res); i++)
+	{
+		const char *table = PQgetvalue(res, i, 0);
+		int64		floor = pg_strtoint64(PQgetvalue(res, i, 1));
+		ListCell   *lc;
+		JoinFloor  *f = NULL;
+
+		foreach(lc, floors)
+			if (strcmp(((JoinFloor *) lfirst(lc))->table, table) == 0)
+				f = lfirst(lc);
+		if (f == NULL)
+		{
+			f = palloc0(sizeof(JoinFloor));
+			f->table = pstrdup(table);
+			floors = lappend(floors, f);
+		}
+		f->floor = Max(f->floor, floor);
+	}
+	PQclear(res);
+	return floors;
+}
+
+/*
+ * Refuse to join with rows in a table the mesh has collected tombstones of
+ * (check_only), or take the floors over; edge_crdt.take_floor() says why.
+ */
+static void
+join_take_floors(List *floors, bool check_only)
+{
+	ListCell   *lc;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	foreach(lc, floors)
+	{
+		JoinFloor  *f = lfirst(lc);
+		Oid			types[3] = {TEXTOID, INT8OID, BOOLOID};
+		Datum		values[3] = {CStringGetTextDatum(f->table), Int64GetDatum(f->floor),
+		BoolGetDatum(check_only)};
+
+		if (SPI_execute_with_args("SELECT edge_crdt.take_floor($1, $2, $3)",
+								  3, types, values, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not take the floor of %s", f->table);
+	}
+	SPI_finish();
+}
+
 PG_FUNCTION_INFO_V1(join_sql);
 Datum
 join_sql(PG_FUNCTION_ARGS)
@@ -627,6 +698,7 @@ join_sql(PG_FUNCTION_ARGS)
 	PGresult   *res;
 	List	   *names = NIL;
 	List	   *dsns = NIL;
+	List	   *floors = NIL;
 	ListCell   *ln,
 			   *ld;
 	int			joined = 0;
@@ -692,9 +764,24 @@ join_sql(PG_FUNCTION_ARGS)
 	}
 	PQclear(res);
 	PQfinish(conn);
+	names = lcons(seed_name, names);
+	dsns = lcons(seed_dsn, dsns);
 
-	/* Every member streams from us ... */
-	forboth(ln, lcons(seed_name, list_copy(names)), ld, lcons(seed_dsn, list_copy(dsns)))
+	/* Refuse before any member has changed anything. */
+	forboth(ln, names, ld, dsns)
+	{
+		conn = connect_plain(lfirst(ln), lfirst(ld));
+		floors = join_read_floors(conn, lfirst(ln), floors);
+		PQfinish(conn);
+	}
+	join_take_floors(floors, true);
+
+	/*
+	 * Every member streams from us.  Once it has added us it collects no
+	 * tombstone until our first frontier, so the floors it reports now are
+	 * final for this join; they are ours before we write anything.
+	 */
+	forboth(ln, names, ld, dsns)
 	{
 		const char *name = lfirst(ln);
 		const char *params[2] = {our_name, local_dsn};
@@ -705,8 +792,12 @@ join_sql(PG_FUNCTION_ARGS)
 						  "WHERE NOT EXISTS (SELECT 1 FROM edge_crdt.peer WHERE peer_name = $1)",
 						  2, params, PGRES_TUPLES_OK);
 		PQclear(res);
+		floors = join_read_floors(conn, name, floors);
 		PQfinish(conn);
 	}
+	join_take_floors(floors, false);
+	names = list_delete_first(names);
+	dsns = list_delete_first(dsns);
 
 	/* ... we stream from every member, copying from the seed alone. */
 	forboth(ln, names, ld, dsns)

@@ -65,6 +65,15 @@
 #define SYNC_BATCH_ROWS		5000
 #define SYNC_BULK_ROWS		1000	/* rows per table_multi_insert */
 
+/*
+ * A tombstone's commit position as the peer knows it.  Its own deletions
+ * have none until tombstone collection stamps them, but any it sees
+ * committed lie below its current insert position: a safe upper bound.
+ */
+#define SYNC_TOMBSTONE_LSN \
+	"COALESCE(lsn, CASE WHEN node = (SELECT node_id FROM edge_crdt.node) " \
+	"THEN pg_catalog.pg_current_wal_insert_lsn() END)"
+
 /* The signature at the start of COPY ... (FORMAT binary) output. */
 static const char copy_signature[11] = "PGCOPY\n\377\r\n\0";
 
@@ -302,7 +311,7 @@ sync_apply_one(const char *m, uint32 mlen, const char *peer, int32 peer_node)
 				(errcode(ERRCODE_PROTOCOL_VIOLATION),
 				 errmsg("peer \"%s\" sent a %s message in the initial copy",
 						peer, wire_msg_type_name(msg.type))));
-	ApplyWireChange(&msg, peer, peer_node, NULL);
+	ApplyWireChange(&msg, peer, peer_node, InvalidXLogRecPtr, NULL);
 }
 
 /*
@@ -650,8 +659,10 @@ sync_copy_fast(PGconn *conn, const char *peer, int32 peer_node,
 
 	tombrel = table_open(get_relname_relid("tombstone", get_namespace_oid("edge_crdt", false)),
 						 RowExclusiveLock);
-	sql = psprintf("COPY (SELECT %u::pg_catalog.oid, pk, cl, hlc, node FROM edge_crdt.tombstone "
-				   "WHERE relid = %s::pg_catalog.regclass) TO STDOUT (FORMAT binary)",
+	/* The floor came first (sync_copy_table). */
+	sql = psprintf("COPY (SELECT %u::pg_catalog.oid, pk, cl, hlc, node, " SYNC_TOMBSTONE_LSN " "
+				   "FROM edge_crdt.tombstone "
+				   "WHERE relid = %s::pg_catalog.regclass AND pk <> '') TO STDOUT (FORMAT binary)",
 				   relid, quote_literal_cstr(table));
 	progress->rows += sync_copy_into(conn, peer, sql, tombrel, NIL, &progress->bytes);
 	table_close(tombrel, NoLock);
@@ -678,6 +689,82 @@ sync_copy_fast(PGconn *conn, const char *peer, int32 peer_node,
 	return true;
 }
 
+/*
+ * The peer's floor stands for the tombstones it has collected: take it over
+ * before copying, so that an insert here cannot start a row at a causal
+ * length that such a tombstone, still kept by other nodes, would beat
+ * (sql/install/88_gc.sql).
+ */
+static void
+sync_take_floor(PGconn *conn, const char *table)
+{
+	Oid			types[2] = {TEXTOID, INT8OID};
+	Datum		values[2];
+	PGresult   *res;
+
+	res = PeerExec(conn,
+				   psprintf("SELECT edge_crdt.table_floor(%s::pg_catalog.regclass)",
+							quote_literal_cstr(table)),
+				   PGRES_TUPLES_OK, PeerReplyDeadline(), "read a table's floor");
+	values[0] = CStringGetTextDatum(table);
+	values[1] = Int64GetDatum(pg_strtoint64(PQgetvalue(res, 0, 0)));
+	PQclear(res);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT edge_crdt.raise_floor($1::pg_catalog.regclass, $2)",
+							  2, types, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not raise the floor of %s", table);
+	SPI_finish();
+}
+
+/*
+ * The merge path brings tombstones as DELETE messages, which have no room
+ * for the deletion's commit position; without it tombstone collection
+ * would keep them forever.  Ask for the positions in the same snapshot and
+ * fill them in.
+ */
+static void
+sync_take_tombstone_positions(PGconn *conn, const char *table)
+{
+	Oid			types[6] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[6];
+	char		nulls[6] = "      ";
+	PGresult   *res;
+	int			i;
+
+	res = PeerExec(conn,
+				   psprintf("SELECT array_agg(pk)::text, array_agg(cl)::text, array_agg(hlc)::text, "
+							"array_agg(node)::text, array_agg(lsn)::text FROM "
+							"(SELECT pk, cl, hlc, node, " SYNC_TOMBSTONE_LSN " AS lsn "
+							"FROM edge_crdt.tombstone WHERE relid = %s::pg_catalog.regclass "
+							"AND pk <> '') t WHERE lsn IS NOT NULL",
+							quote_literal_cstr(table)),
+				   PGRES_TUPLES_OK, PeerReplyDeadline(), "read tombstone positions");
+	values[0] = CStringGetTextDatum(table);
+	for (i = 0; i < 5; i++)
+	{
+		if (PQgetisnull(res, 0, i))
+			nulls[i + 1] = 'n';
+		else
+			values[i + 1] = CStringGetTextDatum(PQgetvalue(res, 0, i));
+	}
+	PQclear(res);
+	if (nulls[1] == 'n')
+		return;					/* none */
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("UPDATE edge_crdt.tombstone t SET lsn = u.lsn "
+							  "FROM unnest($2::pg_catalog.bytea[], $3::pg_catalog.int8[], "
+							  "$4::pg_catalog.int8[], $5::pg_catalog.int4[], $6::pg_catalog.pg_lsn[]) "
+							  "AS u(pk, cl, hlc, node, lsn) "
+							  "WHERE t.relid = $1::pg_catalog.regclass AND t.pk = u.pk "
+							  "AND t.cl = u.cl AND t.hlc = u.hlc AND t.node = u.node "
+							  "AND (t.lsn IS NULL OR t.lsn < u.lsn)",
+							  6, types, values, nulls, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not record tombstone positions of %s", table);
+	SPI_finish();
+}
+
 static void
 sync_copy_table(PGconn *conn, const char *peer, int32 peer_node,
 				const char *table)
@@ -694,6 +781,7 @@ sync_copy_table(PGconn *conn, const char *peer, int32 peer_node,
 	char	   *sql;
 
 	sync_begin_local();
+	sync_take_floor(conn, table);
 	sync_local_exec("UPDATE edge_crdt.sync_table SET state = 'copying', "
 					"started_at = now(), finished_at = NULL, rows_copied = $3, "
 					"bytes_copied = $4, last_error = $5 "
@@ -822,6 +910,7 @@ sync_copy_table(PGconn *conn, const char *peer, int32 peer_node,
 				 errmsg("peer \"%s\" ended the copy of table %s without its trailer",
 						peer, table)));
 
+	sync_take_tombstone_positions(conn, table);
 	sync_local_exec("UPDATE edge_crdt.sync_table SET state = 'done', "
 					"finished_at = now(), rows_copied = $3, bytes_copied = $4 "
 					"WHERE peer_node = $1 AND table_name = $2",

@@ -39,7 +39,7 @@ CREATE TABLE ddl_u (id int PRIMARY KEY, v text);
 SELECT edge_crdt.apply_table_message('{"table": "public.ddl_u", "columns": [["id", "integer"], ["v", "text"]]}', 7);
 SELECT table_name FROM edge_crdt.tables WHERE table_name = 'ddl_u'::regclass;
 SELECT edge_crdt.apply_ddl_message('{"command": 5}', 7);
--- Only table and DDL messages can be emitted from SQL.
+-- Only table, DDL and frontier messages can be emitted from SQL.
 SELECT edge_crdt.emit_message('S', 'x');
 SELECT edge_crdt.unreplicate_table('ddl_u');
 SELECT edge_crdt.unreplicate_table('ddl_t');

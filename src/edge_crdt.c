@@ -25,6 +25,7 @@
 #include "utils/guc.h"
 
 #include "edge_crdt/conflict.h"
+#include "edge_crdt/gc.h"
 #include "edge_crdt/graph.h"
 #include "edge_crdt/hlc.h"
 #include "edge_crdt/replicator.h"
@@ -98,6 +99,7 @@ _PG_init(void)
 
 	GraphDefineGucs();
 	ConflictDefineGucs();
+	GcDefineGucs();
 
 	MarkGUCPrefixReserved("edge_crdt");
 

@@ -49,7 +49,11 @@ CREATE TABLE edge_crdt.replicated_table (
 /*
  * Tombstones: (table, encoded primary key) -> causal length of the deletion
  * and its version.  The output plugin turns changes of this table into
- * DELETE messages, so a delete ships with its causal length.
+ * DELETE messages, so a delete ships with its causal length.  lsn is where
+ * the deleting transaction committed on the node that deleted (node), or
+ * an upper bound of it; NULL until known.  The row with the empty key is
+ * the table's floor: the greatest causal length among its collected
+ * tombstones (tombstone collection, 88_gc.sql).
  */
 CREATE TABLE edge_crdt.tombstone (
 	relid		oid NOT NULL,
@@ -57,6 +61,7 @@ CREATE TABLE edge_crdt.tombstone (
 	cl			int8 NOT NULL CHECK (cl > 0 AND cl % 2 = 0),
 	hlc			int8 NOT NULL,
 	node		int4 NOT NULL,
+	lsn			pg_lsn,
 	PRIMARY KEY (relid, pk)
 );
 COMMENT ON TABLE edge_crdt.tombstone IS

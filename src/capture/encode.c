@@ -232,8 +232,8 @@ EncodeRow(Relation rel, HeapTuple tuple, bool from_wal, WireMessage *msg)
 bool
 EncodeTombstone(TupleDesc tombdesc, HeapTuple tuple, WireMessage *msg)
 {
-	Datum		values[5];
-	bool		nulls[5];
+	Datum		values[6];
+	bool		nulls[6];
 	Relation	target;
 	EncodeRel  *entry;
 	bytea	   *key;
@@ -241,8 +241,11 @@ EncodeTombstone(TupleDesc tombdesc, HeapTuple tuple, WireMessage *msg)
 	const char *end;
 	int			i;
 
-	Assert(tombdesc->natts == 5);
+	Assert(tombdesc->natts == 6);
 	heap_deform_tuple(tuple, tombdesc, values, nulls);
+	/* The empty key is the table's floor, which stays on its node. */
+	if (VARSIZE_ANY_EXHDR(DatumGetPointer(values[1])) == 0)
+		return false;
 	target = RelationIdGetRelation(DatumGetObjectId(values[0]));
 	if (!RelationIsValid(target))
 		return false;			/* table dropped in the same transaction */

@@ -10,7 +10,9 @@
  *		the replicated table itself are skipped: the capture trigger wrote
  *		the tombstone just before, and only the tombstone knows the causal
  *		length and version of the deletion (the WAL of a DELETE holds the
- *		key alone).
+ *		key alone).  Not sent: tombstone collection stamping our own
+ *		tombstones with a commit position (lsn set on a tombstone of this
+ *		node), its deletes, and table floors (sql/install/88_gc.sql).
  *	  - transactional logical messages with prefix "edge_crdt" (DDL, stream
  *		wake-ups).
  *	  BEGIN is sent lazily, before the first of these, so transactions that
@@ -270,6 +272,23 @@ plugin_filter_origin(LogicalDecodingContext *ctx, RepOriginId origin_id)
 	return !data->any_origin && origin_id != InvalidRepOriginId;
 }
 
+/*
+ * A tombstone of this node with a commit position is tombstone collection
+ * stamping it: the deletion itself was sent when the capture trigger wrote
+ * the tombstone (always without a position).
+ */
+static bool
+plugin_tombstone_stamped(PluginData *data, Relation rel, HeapTuple tuple)
+{
+	bool		node_null;
+	bool		lsn_null;
+	Datum		node = heap_getattr(tuple, 5, RelationGetDescr(rel), &node_null);
+
+	(void) heap_getattr(tuple, 6, RelationGetDescr(rel), &lsn_null);
+	return !lsn_null && !node_null &&
+		DatumGetInt32(node) == plugin_local_node(data);
+}
+
 static void
 plugin_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 			  Relation rel, ReorderBufferChange *change)
@@ -288,6 +307,9 @@ plugin_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	if (change->data.tp.newtuple == NULL)
 		return;
 	tuple = &change->data.tp.newtuple->tuple;
+
+	if (kind == ENCODE_TOMBSTONES && plugin_tombstone_stamped(data, rel, tuple))
+		return;
 
 	old = MemoryContextSwitchTo(data->context);
 	if (kind == ENCODE_ROWS)

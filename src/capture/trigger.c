@@ -158,7 +158,7 @@ capture_trigger(PG_FUNCTION_ARGS)
 		int64		oldcl = isnull ? 1 : rowmeta_cl(DatumGetRowMeta(m));
 
 		TombstoneWrite(info->relid, TombstoneKeyFromTuple(info, desc, old),
-					   oldcl + 1, now);
+					   oldcl + 1, now, InvalidXLogRecPtr);
 		return PointerGetDatum(old);
 	}
 
@@ -170,8 +170,8 @@ capture_trigger(PG_FUNCTION_ARGS)
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 	{
 		newtuple = trigdata->tg_trigtuple;
-		cl = TombstoneNextAliveCl(TombstoneLookup(info->relid,
-												  TombstoneKeyFromTuple(info, desc, newtuple)));
+		cl = TombstoneNextAliveCl(TombstoneLookupWithFloor(info->relid,
+														   TombstoneKeyFromTuple(info, desc, newtuple)));
 		for (i = 0; i < desc->natts; i++)
 			if (info->columns[i].live)
 				versions[i] = now;
@@ -216,8 +216,9 @@ capture_trigger(PG_FUNCTION_ARGS)
 		{
 			/* Key change: the old row dies, a new incarnation is born. */
 			TombstoneWrite(info->relid, oldkey,
-						   (isnull ? 1 : rowmeta_cl(DatumGetRowMeta(m))) + 1, now);
-			cl = TombstoneNextAliveCl(TombstoneLookup(info->relid, newkey));
+						   (isnull ? 1 : rowmeta_cl(DatumGetRowMeta(m))) + 1, now,
+						   InvalidXLogRecPtr);
+			cl = TombstoneNextAliveCl(TombstoneLookupWithFloor(info->relid, newkey));
 			for (i = 0; i < desc->natts; i++)
 				if (info->columns[i].live)
 					versions[i] = now;

@@ -35,10 +35,11 @@ emit_message_sql(PG_FUNCTION_ARGS)
 	char		kind = PG_GETARG_CHAR(0);
 	text	   *body = PG_GETARG_TEXT_PP(1);
 
-	if (kind != EDGE_CRDT_MSG_TABLE && kind != EDGE_CRDT_MSG_DDL)
+	if (kind != EDGE_CRDT_MSG_TABLE && kind != EDGE_CRDT_MSG_DDL &&
+		kind != EDGE_CRDT_MSG_FRONTIER)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("edge_crdt.emit_message() sends only table and DDL messages")));
+				 errmsg("edge_crdt.emit_message() sends only table, DDL and frontier messages")));
 	EdgeCrdtEmitMessage(kind, VARDATA_ANY(body), VARSIZE_ANY_EXHDR(body));
 	PG_RETURN_VOID();
 }

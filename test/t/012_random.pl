@@ -3,6 +3,12 @@
 # transactions of one or several statements,
 # with random pauses of random links so that delivery orders differ; fixed
 # seeds.  At the end every node must equal the oracle, row for row.
+#
+# Tombstone collection runs all the time, as aggressively as it can (every
+# 200 ms, no retention): tombstones go while changes are still queued behind
+# paused links, re-inserts happen after collection, and the oracle (which
+# knows nothing of collection) must still be matched.  Once everything has
+# converged, every tombstone must go and the tables must not change.
 use strict;
 use warnings;
 use FindBin;
@@ -20,9 +26,11 @@ my @SEEDS = split /,/, ($ENV{EDGE_CRDT_RANDOM_SEEDS} // '1,42,20261126');
 my $OPS = $ENV{EDGE_CRDT_RANDOM_OPS} // 300;
 my $KEYS = 20;
 
-my @n = (new_node('r1', 301));
+my $GC = "edge_crdt.tombstone_gc_interval = 200ms\nedge_crdt.tombstone_retention = 0\n";
+my @n = (new_node('r1', 301, extra_conf => $GC));
 require_replicator($n[0]);
-push @n, new_node('r2', 302), new_node('r3', 303);
+push @n, new_node('r2', 302, extra_conf => $GC), new_node('r3', 303, extra_conf => $GC);
+my $collected_while_running = 0;
 
 foreach my $seed (@SEEDS)
 {
@@ -177,6 +185,12 @@ foreach my $seed (@SEEDS)
 	note "seed $seed: " . join(', ', map { "$_=$count{$_}" } sort keys %count);
 	is(join("\n", @unexpected), '', "seed $seed: no statement failed unexpectedly");
 
+	# Floors only rise when tombstones are collected.
+	my $floors = join(' ',
+		map { $_->safe_psql('postgres', "SELECT edge_crdt.table_floor('$t')") } @n);
+	note "seed $seed: floors before the final resume: $floors";
+	$collected_while_running++ if $floors =~ /[1-9]/;
+
 	# Resume every paused link, then everything must converge to the oracle.
 	foreach my $pair (grep { $paused{$_} } keys %paused)
 	{
@@ -192,7 +206,21 @@ foreach my $seed (@SEEDS)
 			"seed $seed: " . $node->name . ' equals the oracle row for row');
 	}
 	cmp_ok(scalar(@{ $o->expected_rows }) - 1, '>', 0, "seed $seed: some rows survive");
+
+	# With every link up, every tombstone goes, and nothing else changes.
+	my $tombs = "SELECT count(*) FROM edge_crdt.tombstone WHERE relid = '$t'::regclass AND pk <> ''";
+	ok( wait_for(
+			"seed $seed: tombstones collected",
+			sub { (grep { $_->safe_psql('postgres', $tombs) ne '0' } @n) == 0 }),
+		"seed $seed: every tombstone is collected on every node");
+	foreach my $node (@n)
+	{
+		is(table_dump($node, $t), $expected,
+			"seed $seed: " . $node->name . ' still equals the oracle after collection');
+	}
 }
+cmp_ok($collected_while_running, '>', 0,
+	'tombstones were collected while changes were still queued');
 
 $_->quit foreach @s;
 done_testing();

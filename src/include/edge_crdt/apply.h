@@ -36,12 +36,17 @@ typedef struct ApplyStats
  * Apply one WIRE_ROW or WIRE_DELETE message.  peer names the sender in
  * errors (e.g. a clock beyond edge_crdt.max_clock_skew); peer_node is its
  * node id (0 if unknown): a column version of the sender's own that loses
- * to ours is a conflict, an older version it merely carries is not.  Raises an ERROR
- * when the change cannot be applied (missing table or column, type
- * mismatch, constraint violation); the caller decides what to do with it.
+ * to ours is a conflict, an older version it merely carries is not.
+ * commit_lsn is the position of the sender's transaction in its WAL
+ * (BEGIN's final_lsn), InvalidXLogRecPtr when the change does not come from
+ * the sender's stream (initial copy, retry): a tombstone keeps it, for
+ * tombstone collection.  Raises an ERROR when the change cannot be applied
+ * (missing table or column, type mismatch, constraint violation); the
+ * caller decides what to do with it.
  */
 extern void ApplyWireChange(const WireMessage *msg, const char *peer,
-							int32 peer_node, ApplyStats *stats);
+							int32 peer_node, XLogRecPtr commit_lsn,
+							ApplyStats *stats);
 
 /*
  * Is this error about the change itself (a constraint, a missing table or

@@ -17,6 +17,9 @@
  *		   "reply": bool}; receivers replicate it too and copy its rows
  *	  'P'  nothing to apply: a marker whose only effect is that the peers'
  *		   confirmed positions move past it (join waits for that)
+ *	  'F'  the sender's frontier, as JSON: {"v": 1, "applied": {"<node id>":
+ *		   "<lsn>", ...}}, how far it has applied each of its peers
+ *		   (tombstone collection, sql/install/88_gc.sql)
  *
  * A receiving node applies the message inside the local transaction of the
  * remote one, so its effect commits atomically with that transaction's rows
@@ -39,7 +42,8 @@ typedef enum EdgeCrdtMessageKind
 	EDGE_CRDT_MSG_STREAM = 'S',
 	EDGE_CRDT_MSG_DDL = 'D',
 	EDGE_CRDT_MSG_MARKER = 'P',
-	EDGE_CRDT_MSG_TABLE = 'T'
+	EDGE_CRDT_MSG_TABLE = 'T',
+	EDGE_CRDT_MSG_FRONTIER = 'F'
 } EdgeCrdtMessageKind;
 
 /* Write a message of this kind into the current transaction's WAL. */

@@ -16,6 +16,7 @@
 #define EDGE_CRDT_TOMBSTONE_H
 
 #include "access/htup.h"
+#include "access/xlogdefs.h"
 #include "edge_crdt/crdt_core.h"
 #include "edge_crdt/relinfo.h"
 
@@ -25,11 +26,24 @@ extern bytea *TombstoneKeyFromTuple(ReplRelInfo *info, TupleDesc desc,
 /* Causal length of the key's tombstone, or 0 when it has none. */
 extern int64 TombstoneLookup(Oid relid, bytea *key);
 
-/* Has the table any tombstone? */
+/*
+ * What a local insert of key must exceed: its tombstone's causal length or
+ * the table's floor (the greatest of its collected tombstones), whichever
+ * is greater.
+ */
+extern int64 TombstoneLookupWithFloor(Oid relid, bytea *key);
+
+/* Has the table any tombstone (the floor does not count)? */
 extern bool TombstoneLookupAny(Oid relid);
 
-/* Record (or raise) the key's tombstone; a smaller cl never wins. */
-extern void TombstoneWrite(Oid relid, bytea *key, int64 cl, CrdtVersion version);
+/*
+ * Record (or raise) the key's tombstone; a smaller cl never wins.
+ * origin_lsn is the commit position of the deleting transaction on the node
+ * that deleted (InvalidXLogRecPtr for a local deletion, or when unknown);
+ * tombstone collection needs it (sql/install/88_gc.sql).
+ */
+extern void TombstoneWrite(Oid relid, bytea *key, int64 cl, CrdtVersion version,
+						   XLogRecPtr origin_lsn);
 
 /* Smallest odd causal length above a tombstone's (1 without one). */
 static inline int64

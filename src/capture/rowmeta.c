@@ -11,6 +11,14 @@
  * without a version are omitted.  Input accepts any attnum order and builds
  * the same bytes as the capture trigger would.
  *
+ * Binary form (binary COPY: the bulk initial copy moves every row's
+ * metadata this way, so it must be cheap to read), big-endian:
+ *
+ *	  uint8   format version (1)
+ *	  int64   cl
+ *	  uint16  nattrs
+ *	  nattrs x { int64 hlc, int32 node }   (hlc 0, node 0: no version)
+ *
  * IDENTIFICATION
  *	  src/capture/rowmeta.c
  *-------------------------------------------------------------------------
@@ -29,6 +37,7 @@
 #include "edge_crdt/rowmeta.h"
 
 #define ROWMETA_MAX_ATTRS	1600	/* MaxHeapAttributeNumber */
+#define ROWMETA_BINARY_VERSION	1
 
 static inline char *
 rowmeta_versions_ptr(const RowMeta *meta)
@@ -243,29 +252,76 @@ rowmeta_out(PG_FUNCTION_ARGS)
 	PG_RETURN_CSTRING(buf.data);
 }
 
-/* Binary form is the text form: metadata never travels in rowmeta form. */
+static void
+rowmeta_binary_error(const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+			 errmsg("invalid binary edge_crdt.rowmeta value"),
+			 errdetail("%s", what)));
+}
+
+/*
+ * Every count is checked against the bytes left before anything is
+ * allocated, and the value is rebuilt by rowmeta_build, so equal states
+ * get equal bytes whatever the sender did.
+ */
 PG_FUNCTION_INFO_V1(rowmeta_recv);
 Datum
 rowmeta_recv(PG_FUNCTION_ARGS)
 {
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
-	char	   *str;
-	int			nbytes;
+	int64		cl;
+	int			nattrs;
+	CrdtVersion *versions;
+	int			i;
 
-	str = pq_getmsgtext(buf, buf->len - buf->cursor, &nbytes);
-	PG_RETURN_DATUM(DirectFunctionCall1(rowmeta_in, CStringGetDatum(str)));
+	if (buf->len - buf->cursor < 1 + 8 + 2)
+		rowmeta_binary_error("The value is truncated.");
+	if (pq_getmsgbyte(buf) != ROWMETA_BINARY_VERSION)
+		rowmeta_binary_error("Unknown format version.");
+	cl = pq_getmsgint64(buf);
+	if (cl < 1)
+		rowmeta_binary_error("The causal length must be positive.");
+	nattrs = pq_getmsgint(buf, 2);
+	if (nattrs > ROWMETA_MAX_ATTRS)
+		rowmeta_binary_error("A row has at most 1600 columns.");
+	if (buf->len - buf->cursor != nattrs * ROWMETA_VERSION_SIZE)
+		rowmeta_binary_error("The column count does not match the length.");
+	versions = palloc(sizeof(CrdtVersion) * Max(nattrs, 1));
+	for (i = 0; i < nattrs; i++)
+	{
+		versions[i].hlc = pq_getmsgint64(buf);
+		versions[i].node = (int32) pq_getmsgint(buf, 4);
+		if (versions[i].hlc < 0 || (versions[i].hlc == 0) != (versions[i].node == 0) ||
+			versions[i].node < 0)
+			rowmeta_binary_error("A version must be a positive clock value and node id, or none.");
+	}
+	PG_RETURN_POINTER(rowmeta_build(cl, nattrs, versions));
 }
 
 PG_FUNCTION_INFO_V1(rowmeta_send);
 Datum
 rowmeta_send(PG_FUNCTION_ARGS)
 {
-	char	   *str = DatumGetCString(DirectFunctionCall1(rowmeta_out,
-														  PG_GETARG_DATUM(0)));
+	RowMeta    *meta = DatumGetRowMeta(PG_GETARG_DATUM(0));
 	StringInfoData buf;
+	int			nattrs;
+	int			i;
 
+	rowmeta_check(meta);
+	nattrs = rowmeta_nattrs(meta);
 	pq_begintypsend(&buf);
-	pq_sendtext(&buf, str, strlen(str));
+	pq_sendbyte(&buf, ROWMETA_BINARY_VERSION);
+	pq_sendint64(&buf, rowmeta_cl(meta));
+	pq_sendint16(&buf, (uint16) nattrs);
+	for (i = 1; i <= nattrs; i++)
+	{
+		CrdtVersion v = rowmeta_version(meta, i);
+
+		pq_sendint64(&buf, v.hlc);
+		pq_sendint32(&buf, v.node);
+	}
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 

@@ -19,6 +19,13 @@
  * (and weight) columns and the heap page is all-visible (direct_scan), else
  * by collecting the frontier's TIDs from the index first and reading the
  * heap pages in block order, as a bitmap heap scan does (direct_bitmap_scan).
+ * A step over integer keys that turns out to read more than
+ * edge_crdt.graph_scan_fraction of the table changes course: a
+ * reachability step passes once over the leaf pages of the key column's
+ * index and once over those of an index on the neighbour column, with the
+ * visibility map deciding which rows need the heap (reader_pass); any other
+ * step, or one without such an index, reads the whole heap in order past
+ * ten times that share (reader_seqscan).
  *
  * Fetched edges are sorted by (frontier vertex, neighbour value in the
  * type's btree order, edge id, weight) before any new vertex is numbered, so
@@ -36,6 +43,7 @@
 #include "access/genam.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
+#include "access/nbtree.h"
 #include "access/relation.h"
 #include "access/skey.h"
 #include "access/stratnum.h"
@@ -47,6 +55,7 @@
 #include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
+#include "catalog/pg_opfamily.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/executor.h"
@@ -74,11 +83,14 @@ static inline bool vertex_int_key(GraphCtx *g);
 static uint32 vertex_hash(GraphCtx *g, Datum value);
 static inline Datum vertex_norm(GraphCtx *g, Datum value);
 static char *vertex_text(GraphCtx *g, Datum value);
+static void fetch_new_row(GraphCtx *g, void *arg, int32 src, Datum nbr,
+						  char *eid, bool wnull, double w);
 static int	side_direction(int direction, int side);
 
 /*---- GUC variables ----*/
 
 int			graph_work_mem = 65536;
+double		graph_scan_fraction = 0.02;
 
 void
 GraphDefineGucs(void)
@@ -93,6 +105,16 @@ GraphDefineGucs(void)
 							PGC_USERSET,
 							GUC_UNIT_KB,
 							NULL, NULL, NULL);
+	DefineCustomRealVariable("edge_crdt.graph_scan_fraction",
+							 gettext_noop("Share of an edge table's estimated rows above which a frontier step scans whole indexes instead of looking up each vertex."),
+							 gettext_noop("A reachability step passes over two indexes; a step that cannot reads the whole table in order past ten times this share.  0 scans for every step over several vertices, 1 never does."),
+							 &graph_scan_fraction,
+							 0.02,
+							 0.0,
+							 1.0,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
 }
 
 /*---- Arguments and options ----*/
@@ -340,6 +362,43 @@ qualified_name(Relation rel)
 }
 
 /*
+ * The widest (or narrowest) usable btree index whose first column is att,
+ * or InvalidOid: valid, not partial, and -- like the planner -- not one
+ * whose broken HOT chains our transaction might still see (indcheckxmin).
+ */
+static Oid
+find_btree_index(Relation rel, AttrNumber att, bool widest)
+{
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+	Oid			indexoid = InvalidOid;
+	int			best = widest ? 0 : PG_INT32_MAX;
+
+	foreach(lc, indexes)
+	{
+		Relation	irel = index_open(lfirst_oid(lc), AccessShareLock);
+		int			natts = irel->rd_index->indnatts;
+
+		if (irel->rd_rel->relam == BTREE_AM_OID &&
+			irel->rd_index->indnkeyatts >= 1 &&
+			irel->rd_index->indkey.values[0] == att &&
+			irel->rd_index->indisvalid &&
+			heap_attisnull(irel->rd_indextuple, Anum_pg_index_indpred, NULL) &&
+			(!irel->rd_index->indcheckxmin ||
+			 TransactionIdPrecedes(HeapTupleHeaderGetXmin(irel->rd_indextuple->t_data),
+								   TransactionXmin)) &&
+			(widest ? natts > best : natts < best))
+		{
+			indexoid = lfirst_oid(lc);
+			best = natts;
+		}
+		index_close(irel, AccessShareLock);
+	}
+	list_free(indexes);
+	return indexoid;
+}
+
+/*
  * A frontier step looks up "col = ANY($1)": without a btree index whose
  * leading column is col, each step is a full scan and the helper is no
  * better than loading the graph.  Refuse rather than be silently slow.
@@ -347,33 +406,10 @@ qualified_name(Relation rel)
 static Oid
 check_index(Relation rel, AttrNumber att, const char *col)
 {
-	List	   *indexes = RelationGetIndexList(rel);
-	ListCell   *lc;
-	bool		found = false;
-	Oid			indexoid = InvalidOid;
-	int			best = 0;
-
 	/* the widest one: it may cover the columns a step reads (see direct_scan) */
-	foreach(lc, indexes)
-	{
-		Relation	irel = index_open(lfirst_oid(lc), AccessShareLock);
+	Oid			indexoid = find_btree_index(rel, att, true);
 
-		if (irel->rd_rel->relam == BTREE_AM_OID &&
-			irel->rd_index->indnkeyatts >= 1 &&
-			irel->rd_index->indkey.values[0] == att &&
-			irel->rd_index->indisvalid &&
-			heap_attisnull(irel->rd_indextuple, Anum_pg_index_indpred, NULL) &&
-			irel->rd_index->indnatts > best)
-		{
-			found = true;
-			indexoid = lfirst_oid(lc);
-			best = irel->rd_index->indnatts;
-		}
-		index_close(irel, AccessShareLock);
-	}
-	list_free(indexes);
-
-	if (!found)
+	if (!OidIsValid(indexoid))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("edge table \"%s\" has no btree index on column \"%s\"",
@@ -525,6 +561,7 @@ index_column_of(Relation irel, AttrNumber att)
 	return 0;
 }
 
+
 static void
 direct_setup(GraphCtx *g, Relation rel, Oid vtype)
 {
@@ -589,6 +626,8 @@ direct_setup(GraphCtx *g, Relation rel, Oid vtype)
 		opno = get_opfamily_member(g->dopfamily[h], vtype, vtype,
 								   BTLessEqualStrategyNumber);
 		g->dleproc[h] = OidIsValid(opno) ? get_opcode(opno) : InvalidOid;
+		if (vtype == INT8OID || vtype == INT4OID || vtype == INT2OID || vtype == OIDOID)
+			g->dpass[h] = find_btree_index(rel, h == 0 ? g->tatt : g->fatt, false);
 	}
 	g->direct = true;
 }
@@ -875,9 +914,139 @@ typedef struct HeapReader
 	Buffer		buf;
 	BlockNumber nblocks;
 	bool		intkey;
+	int32		seqlimit;		/* more TIDs than this: read the heap in order */
+	bool		seq;			/* ... which this step does */
+	bool		seen_filter;	/* drop rows to vertices in g->seen on the page */
+	/* the frontier's keys as a bitmap over [kmin, kmin + krange] */
+	uint8	   *kbits;
+	int64		kmin;
+	uint64		krange;
+	/* index-pass steps (reader_pass): a bit per heap TID the step reads */
+	uint8	   *tidbits;
+	uint8	   *heapbits;		/* ... on pages that are not all-visible */
+	Buffer		vmbuf;
 } HeapReader;
 
+/*
+ * Most edges of a reachability step (fetch_new_row) lead to a vertex its
+ * seen bitmap already has, and fetch_new_row would drop them: test that on
+ * the page, before the row is copied out and handed over.  True for a null
+ * neighbour too (page_row drops those).
+ */
+static inline bool
+reader_seen(HeapReader *r, HeapTuple tup, TupleDesc desc, AttrNumber nbr_att)
+{
+	GraphCtx   *g = r->g;
+	bool		isnull;
+	Datum		nbr = page_getattr(tup, nbr_att, desc, &isnull);
+	uint64		bit;
+
+	if (isnull)
+		return true;
+	bit = (uint64) DatumGetInt64(vertex_norm(g, nbr)) - (uint64) g->seen_base;
+	return bit < GRAPH_SEEN_BITS && (g->seen[bit / 8] & (1 << (bit % 8))) != 0;
+}
+
 static void reader_flush(HeapReader *r);
+
+static void reader_build_kmap(HeapReader *r, const int32 *kv, int nk);
+
+/* The vid of integer key kk in the frontier's key map, -1 when absent. */
+static inline int32
+reader_kmap_find(HeapReader *r, int64 kk, uint32 hash)
+{
+	uint32		s = hash & r->kmask;
+
+	while (r->kmap[s].vid >= 0 && r->kmap[s].key != kk)
+		s = (s + 1) & r->kmask;
+	return r->kmap[s].vid;
+}
+
+/*
+ * Key values a step covers with a bitmap of the frontier's keys (2 MB at
+ * most); a frontier spread wider uses its key map.
+ */
+#define GRAPH_SEQ_KEY_BITS	(1 << 24)
+
+/* The frontier's keys as a set, for reader_has_key (integer types). */
+static void
+reader_build_keyset(HeapReader *r, const int32 *kv, int nk)
+{
+	GraphCtx   *g = r->g;
+	int64		kmin,
+				kmax;
+
+	kmin = kmax = DatumGetInt64(vertex_norm(g, g->v[kv[0]].value));
+	for (int i = 1; i < nk; i++)
+	{
+		int64		k = DatumGetInt64(vertex_norm(g, g->v[kv[i]].value));
+
+		if (k < kmin)
+			kmin = k;
+		if (k > kmax)
+			kmax = k;
+	}
+	r->kmin = kmin;
+	r->krange = (uint64) kmax - (uint64) kmin;
+	if (r->krange < GRAPH_SEQ_KEY_BITS)
+	{
+		Size		kbytes = r->krange / 8 + 1;
+
+		graph_account(g, kbytes);
+		r->bytes += kbytes;
+		r->kbits = MemoryContextAllocZero(g->scratch, kbytes);
+		for (int i = 0; i < nk; i++)
+		{
+			uint64		b = (uint64) DatumGetInt64(vertex_norm(g, g->v[kv[i]].value)) -
+				(uint64) kmin;
+
+			r->kbits[b / 8] |= 1 << (b % 8);
+		}
+	}
+	else if (r->kmap == NULL)
+		reader_build_kmap(r, kv, nk);
+}
+
+static inline bool
+reader_has_key(HeapReader *r, Datum key)
+{
+	GraphCtx   *g = r->g;
+
+	if (r->kbits)
+	{
+		uint64		b = (uint64) DatumGetInt64(vertex_norm(g, key)) - (uint64) r->kmin;
+
+		return b <= r->krange && (r->kbits[b / 8] & (1 << (b % 8))) != 0;
+	}
+	return reader_kmap_find(r, DatumGetInt64(vertex_norm(g, key)),
+							vertex_hash(g, key)) >= 0;
+}
+
+/* key -> vid of the frontier's keys (integer types), in r->kmap */
+static void
+reader_build_kmap(HeapReader *r, const int32 *kv, int nk)
+{
+	GraphCtx   *g = r->g;
+	uint32		nslots = 2;
+
+	while (nslots < (uint32) nk * 2)
+		nslots <<= 1;
+	graph_account(g, sizeof(KeyMapSlot) * nslots);
+	r->bytes += sizeof(KeyMapSlot) * nslots;
+	r->kmap = MemoryContextAlloc(g->scratch, sizeof(KeyMapSlot) * nslots);
+	r->kmask = nslots - 1;
+	for (uint32 s = 0; s <= r->kmask; s++)
+		r->kmap[s].vid = -1;
+	for (int i = 0; i < nk; i++)
+	{
+		uint32		s = g->v[kv[i]].hash & r->kmask;
+
+		while (r->kmap[s].vid >= 0)
+			s = (s + 1) & r->kmask;
+		r->kmap[s].key = DatumGetInt64(vertex_norm(g, g->v[kv[i]].value));
+		r->kmap[s].vid = kv[i];
+	}
+}
 
 static inline void
 reader_add(HeapReader *r, ItemPointer tid)
@@ -894,7 +1063,11 @@ reader_add(HeapReader *r, ItemPointer tid)
 			r->tids = repalloc_huge(r->tids, sizeof(uint64) * r->chunk);
 		}
 		else
+		{
+			/* rows are about to reach fn: too late to change plans */
+			r->seqlimit = PG_INT32_MAX;
 			reader_flush(r);
+		}
 	}
 	r->tids[r->n++] = ((uint64) ItemPointerGetBlockNumber(tid) << 16) |
 		ItemPointerGetOffsetNumber(tid);
@@ -953,6 +1126,60 @@ reader_sort(HeapReader *r)
 		pfree(from == orig ? to : from);
 		r->g->mem_used -= sizeof(uint64) * n;
 	}
+}
+
+/*
+ * Hand the nrows rows of r->rows, copied out of one page (now unlocked), to
+ * r->fn; called in r->pagecxt, which it resets.
+ */
+static void
+reader_deliver(HeapReader *r, int nrows)
+{
+	GraphCtx   *g = r->g;
+
+	for (int k = 0; k < nrows; k++)
+	{
+		PageRow    *row = &r->rows[k];
+		int32		src = -1;
+		double		w = 0;
+		char	   *eid = NULL;
+
+		/* (a reachability step mostly needs only its seen bitmap) */
+		if (r->intkey && g->seen == NULL && k + GRAPH_PREFETCH_AHEAD < nrows)
+			graph_prefetch(&g->vslots[vertex_hash(g, r->rows[k + GRAPH_PREFETCH_AHEAD].nbr) &
+									  g->vslotmask]);
+		if (r->need_src && r->kmap)
+		{
+			/* the frontier's own small table, not the whole vertex table */
+			src = reader_kmap_find(r, DatumGetInt64(vertex_norm(g, row->key)),
+								   vertex_hash(g, row->key));
+			if (src < 0)
+				continue;
+		}
+		else if (r->need_src)
+		{
+			src = graph_vertex_lookup(g, row->key);
+			if (src < 0)
+				continue;
+		}
+		if (r->skip_loops && vertex_eq(g, row->key, row->nbr))
+			continue;
+		if (!row->wnull)
+			w = direct_weight(g, row->wd);
+		if (g->need_eid)
+		{
+			MemoryContextSwitchTo(g->scratch);
+			if (g->eid_att != InvalidAttrNumber)
+				eid = row->eidnull ? "" : OidOutputFunctionCall(g->eid_out, row->eidd);
+			else
+				eid = psprintf("(%u,%u)", ItemPointerGetBlockNumber(&row->tid),
+							   ItemPointerGetOffsetNumber(&row->tid));
+		}
+		MemoryContextSwitchTo(r->caller);
+		r->fn(g, r->arg, src, row->nbr, eid, row->wnull, w);
+		MemoryContextSwitchTo(r->pagecxt);
+	}
+	MemoryContextReset(r->pagecxt);
 }
 
 /* Read the rows r->tids point at, page by page, and hand them to r->fn. */
@@ -1035,62 +1262,360 @@ reader_flush(HeapReader *r)
 											NULL, true))
 					continue;
 			}
+			if (r->seen_filter && reader_seen(r, &tup, desc, nbr_att))
+				continue;
 			if (page_row(g, &tup, desc, key_att, nbr_att, need_key, &r->rows[nrows]))
 				nrows++;
 		}
 		LockBuffer(r->buf, BUFFER_LOCK_UNLOCK);
-
-		for (int k = 0; k < nrows; k++)
-		{
-			PageRow    *row = &r->rows[k];
-			int32		src = -1;
-			double		w = 0;
-			char	   *eid = NULL;
-
-			/* (a reachability step mostly needs only its seen bitmap) */
-			if (r->intkey && g->seen == NULL && k + GRAPH_PREFETCH_AHEAD < nrows)
-				graph_prefetch(&g->vslots[vertex_hash(g, r->rows[k + GRAPH_PREFETCH_AHEAD].nbr) &
-										  g->vslotmask]);
-			if (r->need_src && r->kmap)
-			{
-				/* the frontier's own small table, not the whole vertex table */
-				int64		kk = DatumGetInt64(vertex_norm(g, row->key));
-				uint32		s = vertex_hash(g, row->key) & r->kmask;
-
-				while (r->kmap[s].vid >= 0 && r->kmap[s].key != kk)
-					s = (s + 1) & r->kmask;
-				src = r->kmap[s].vid;
-				if (src < 0)
-					continue;
-			}
-			else if (r->need_src)
-			{
-				src = graph_vertex_lookup(g, row->key);
-				if (src < 0)
-					continue;
-			}
-			if (r->skip_loops && vertex_eq(g, row->key, row->nbr))
-				continue;
-			if (!row->wnull)
-				w = direct_weight(g, row->wd);
-			if (g->need_eid)
-			{
-				MemoryContextSwitchTo(g->scratch);
-				if (g->eid_att != InvalidAttrNumber)
-					eid = row->eidnull ? "" : OidOutputFunctionCall(g->eid_out, row->eidd);
-				else
-					eid = psprintf("(%u,%u)", ItemPointerGetBlockNumber(&row->tid),
-								   ItemPointerGetOffsetNumber(&row->tid));
-			}
-			MemoryContextSwitchTo(r->caller);
-			r->fn(g, r->arg, src, row->nbr, eid, row->wnull, w);
-			MemoryContextSwitchTo(r->pagecxt);
-		}
-		MemoryContextReset(r->pagecxt);
+		reader_deliver(r, nrows);
 		i = j;
 	}
 	MemoryContextSwitchTo(old);
 	r->n = 0;
+}
+
+/*
+ * A whole-table read costs about as much as GRAPH_SEQ_FACTOR index passes:
+ * a step that cannot pass over indexes switches to it only past this many
+ * times edge_crdt.graph_scan_fraction of the table.
+ */
+#define GRAPH_SEQ_FACTOR	10
+
+/* how many tuples ahead a sequential step prefetches */
+#define GRAPH_SEQ_PREFETCH	16
+
+/*
+ * The rows of a frontier step whose edges turned out to be a large share of
+ * the table (more than reader_add's seqlimit), read the way a sequential
+ * scan reads them: every page in block order, every tuple whose key is a
+ * frontier key and that our snapshot sees (on an all-visible page, every
+ * normal tuple; else HeapTupleSatisfiesVisibility, tuple by tuple as a
+ * sequential scan checks them, so each HOT chain yields its visible version
+ * at most).  Past a few percent of the table this costs less than
+ * collecting TIDs from the index, sorting them and reading the pages they
+ * point at, which are then most of the pages anyway.  Integer keys only.
+ */
+static void
+reader_seqscan(HeapReader *r, const int32 *kv, int nk)
+{
+	GraphCtx   *g = r->g;
+	Relation	rel = g->rel;
+	TupleDesc	desc = RelationGetDescr(rel);
+	Snapshot	snapshot = GetActiveSnapshot();
+	AttrNumber	key_att = r->h == 0 ? g->fatt : g->tatt;
+	AttrNumber	nbr_att = r->h == 0 ? g->tatt : g->fatt;
+	bool		need_key = r->need_src || r->skip_loops;
+	MemoryContext old = CurrentMemoryContext;
+	BufferAccessStrategy strategy = NULL;
+
+	reader_build_keyset(r, kv, nk);
+
+	/* a ring of buffers, as heapam's own scans use on a large table */
+	if (r->nblocks > (BlockNumber) (NBuffers / 4))
+		strategy = GetAccessStrategy(BAS_BULKREAD);
+
+	/* pages added later hold only rows our snapshot cannot see */
+	for (BlockNumber blkno = 0; blkno < r->nblocks; blkno++)
+	{
+		Page		page;
+		bool		all_visible;
+		int			nrows = 0;
+		OffsetNumber maxoff;
+
+		CHECK_FOR_INTERRUPTS();
+		if (BufferIsValid(r->buf))
+			ReleaseBuffer(r->buf);
+		r->buf = ReadBufferExtended(rel, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
+		heap_page_prune_opt(rel, r->buf);
+		LockBuffer(r->buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(r->buf);
+		maxoff = PageGetMaxOffsetNumber(page);
+		all_visible = PageIsAllVisible(page) && !snapshot->takenDuringRecovery;
+		MemoryContextSwitchTo(r->pagecxt);
+		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+		{
+			ItemId		lp = PageGetItemId(page, off);
+			HeapTupleData tup;
+			Datum		key;
+			bool		isnull;
+
+			/* tuples lie back to front: help the cache along */
+			if (off + GRAPH_SEQ_PREFETCH <= maxoff)
+			{
+				ItemId		plp = PageGetItemId(page, off + GRAPH_SEQ_PREFETCH);
+
+				if (ItemIdIsNormal(plp))
+					graph_prefetch(PageGetItem(page, plp));
+			}
+			if (!ItemIdIsNormal(lp))
+				continue;
+			tup.t_data = (HeapTupleHeader) PageGetItem(page, lp);
+			tup.t_len = ItemIdGetLength(lp);
+			tup.t_tableOid = RelationGetRelid(rel);
+			ItemPointerSet(&tup.t_self, blkno, off);
+			/* the key first: most rows are not the frontier's */
+			key = page_getattr(&tup, key_att, desc, &isnull);
+			if (isnull || !reader_has_key(r, key))
+				continue;
+			/* (whether or not we see the row, it adds nothing then) */
+			if (r->seen_filter && reader_seen(r, &tup, desc, nbr_att))
+				continue;
+			if (!all_visible &&
+				!HeapTupleSatisfiesVisibility(&tup, snapshot, r->buf))
+				continue;
+			if (page_row(g, &tup, desc, key_att, nbr_att, need_key, &r->rows[nrows]))
+				nrows++;
+		}
+		LockBuffer(r->buf, BUFFER_LOCK_UNLOCK);
+		reader_deliver(r, nrows);
+	}
+	MemoryContextSwitchTo(old);
+	if (strategy)
+		FreeAccessStrategy(strategy);
+}
+
+/*
+ * Index-pass steps.  A reachability step (fetch_new_row: only the
+ * neighbour values matter) whose frontier holds a large share of the table
+ * is answered from two btree indexes alone, the way index-only scans
+ * answer queries: one pass over the leaf pages of the key column's index
+ * marks the heap TIDs of the frontier's edges in a bitmap, and one pass over
+ * the leaf pages of an index led by the neighbour column reports every
+ * neighbour with a marked TID.  Both passes read the pages in order with
+ * their posting lists, without the per-tuple index AM interface, and touch
+ * no heap page: a TID is marked only when the visibility map says its heap
+ * page is all-visible, checked after its index entry was read (as an
+ * index-only scan checks it, so a concurrent change that clears the bit is
+ * seen), which makes the row visible to every snapshot, and its two index
+ * entries -- the only entries with that TID while our snapshot holds back
+ * VACUUM -- carry its key and its neighbour.  TIDs on other pages take the
+ * heap path (reader_flush).  Deleted and half-dead leaf pages are skipped;
+ * a page split behind us only moves entries we have read, or entries of
+ * rows too new for our snapshot.  Integer vertex types only.
+ */
+typedef void (*LeafEntryFn) (HeapReader *r, Datum key, ItemPointer tids, int ntids);
+
+/*
+ * Ask for every cache line of a page's tuple space at once: a pass reads
+ * them all, and one miss after another would leave it waiting on memory
+ * most of the time.
+ */
+static inline void
+graph_prefetch_page(Page page)
+{
+	char	   *p = (char *) page + ((PageHeader) page)->pd_upper;
+	char	   *end = (char *) page + ((PageHeader) page)->pd_special;
+
+	for (; p < end; p += 64)
+		graph_prefetch(p);
+}
+
+/*
+ * Whether the frontier may have a key in [lo, hi] (a cheap test: false
+ * only when the key bitmap says so over a short range).
+ */
+static bool
+reader_keys_in_range(HeapReader *r, int64 lo, int64 hi)
+{
+	int64		kmax;
+
+	if (r->kbits == NULL)
+		return true;
+	kmax = (int64) ((uint64) r->kmin + r->krange);
+	if (hi < r->kmin || lo > kmax)
+		return false;
+	lo = Max(lo, r->kmin);
+	hi = Min(hi, kmax);
+	if ((uint64) hi - (uint64) lo > 4096)
+		return true;
+	for (uint64 b = (uint64) lo - (uint64) r->kmin; b <= (uint64) hi - (uint64) r->kmin; b++)
+		if (r->kbits[b / 8] & (1 << (b % 8)))
+			return true;
+	return false;
+}
+
+/*
+ * With only_keys, a page whose key range (from the high key of the page
+ * before it to its own, both inclusive: equal keys may straddle) holds no
+ * frontier key is passed over unread.
+ */
+static pg_attribute_always_inline void
+reader_leaf_pass(HeapReader *r, Relation irel, LeafEntryFn fn, bool only_keys)
+{
+	Snapshot	snapshot = GetActiveSnapshot();
+	TupleDesc	idesc = RelationGetDescr(irel);
+	Buffer		buf = _bt_get_endpoint(irel, 0, false, snapshot);
+	int64		lo = PG_INT64_MIN;
+
+	/* page ranges follow the integers' own order only in these */
+	if (irel->rd_indoption[0] != 0 ||
+		(irel->rd_opfamily[0] != INTEGER_BTREE_FAM_OID &&
+		 irel->rd_opfamily[0] != OID_BTREE_FAM_OID))
+		only_keys = false;
+
+	while (BufferIsValid(buf))
+	{
+		Page		page = BufferGetPage(buf);
+		BTPageOpaque opaque = BTPageGetOpaque(page);
+		BlockNumber next;
+		bool		skip = false;
+
+		if (only_keys && !P_IGNORE(opaque) && !P_RIGHTMOST(opaque))
+		{
+			IndexTuple	hikey = (IndexTuple) PageGetItem(page, PageGetItemId(page, P_HIKEY));
+			bool		isnull;
+			Datum		hk;
+
+			if (BTreeTupleGetNAtts(hikey, irel) >= 1)
+			{
+				hk = index_getattr(hikey, 1, idesc, &isnull);
+				if (!isnull)
+				{
+					int64		hi = DatumGetInt64(vertex_norm(r->g, hk));
+
+					skip = !reader_keys_in_range(r, lo, hi);
+					lo = hi;
+				}
+				else
+					lo = PG_INT64_MAX;	/* nulls sort last: no more keys */
+			}
+		}
+		if (!P_IGNORE(opaque) && !skip)
+		{
+			OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
+
+			graph_prefetch_page(page);
+
+			for (OffsetNumber off = P_FIRSTDATAKEY(opaque); off <= maxoff; off++)
+			{
+				ItemId		iid = PageGetItemId(page, off);
+				IndexTuple	itup;
+				Datum		key;
+				bool		isnull;
+
+				/* (a killed entry's row is dead to everyone) */
+				if (ItemIdIsDead(iid))
+					continue;
+				itup = (IndexTuple) PageGetItem(page, iid);
+				key = index_getattr(itup, 1, idesc, &isnull);
+				if (isnull)
+					continue;
+				if (BTreeTupleIsPosting(itup))
+					fn(r, key, BTreeTupleGetPosting(itup), BTreeTupleGetNPosting(itup));
+				else
+					fn(r, key, &itup->t_tid, 1);
+			}
+		}
+		next = opaque->btpo_next;
+		if (P_RIGHTMOST(opaque))
+		{
+			_bt_relbuf(irel, buf);
+			break;
+		}
+		buf = _bt_relandgetbuf(irel, buf, next, BT_READ);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+static inline uint64
+reader_tid_bit(ItemPointer tid)
+{
+	return (uint64) ItemPointerGetBlockNumber(tid) * MaxHeapTuplesPerPage +
+		ItemPointerGetOffsetNumber(tid) - 1;
+}
+
+/* key pass: mark (or queue for the heap) the TIDs of the frontier's edges */
+static void
+pass_mark(HeapReader *r, Datum key, ItemPointer tids, int ntids)
+{
+	if (!reader_has_key(r, key))
+		return;
+	for (int i = 0; i < ntids; i++)
+	{
+		BlockNumber blkno = ItemPointerGetBlockNumber(&tids[i]);
+		OffsetNumber off = ItemPointerGetOffsetNumber(&tids[i]);
+		uint64		bit;
+
+		/* pages added later hold only rows our snapshot cannot see */
+		if (blkno >= r->nblocks || off < FirstOffsetNumber || off > MaxHeapTuplesPerPage)
+			continue;
+		bit = reader_tid_bit(&tids[i]);
+		/* (the heap is read later: not while we hold an index page lock) */
+		if (VM_ALL_VISIBLE(r->g->rel, blkno, &r->vmbuf))
+			r->tidbits[bit / 8] |= 1 << (bit % 8);
+		else
+			r->heapbits[bit / 8] |= 1 << (bit % 8);
+	}
+}
+
+/* neighbour pass: report a neighbour not seen yet with a marked TID */
+static void
+pass_report(HeapReader *r, Datum nbr, ItemPointer tids, int ntids)
+{
+	GraphCtx   *g = r->g;
+	uint64		bit = (uint64) DatumGetInt64(vertex_norm(g, nbr)) - (uint64) g->seen_base;
+
+	if (bit < GRAPH_SEEN_BITS && (g->seen[bit / 8] & (1 << (bit % 8))))
+		return;
+	for (int i = 0; i < ntids; i++)
+	{
+		BlockNumber blkno = ItemPointerGetBlockNumber(&tids[i]);
+		uint64		tbit;
+
+		if (blkno >= r->nblocks)
+			continue;
+		tbit = reader_tid_bit(&tids[i]);
+		if (r->tidbits[tbit / 8] & (1 << (tbit % 8)))
+		{
+			/* once is enough: fetch_new_row ignores repeats */
+			r->fn(g, r->arg, -1, nbr, NULL, true, 0);
+			return;
+		}
+	}
+}
+
+static void
+reader_pass(HeapReader *r, Relation kirel, const int32 *kv, int nk)
+{
+	GraphCtx   *g = r->g;
+	Size		tbytes = (Size) r->nblocks * MaxHeapTuplesPerPage / 8 + 1;
+	Relation	nirel;
+
+	reader_build_keyset(r, kv, nk);
+	graph_account(g, 2 * tbytes);
+	r->tidbits = MemoryContextAllocExtended(g->scratch, tbytes,
+											MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	r->heapbits = MemoryContextAllocExtended(g->scratch, tbytes,
+											 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	reader_leaf_pass(r, kirel, pass_mark, true);
+
+	/* rows on pages that are not all-visible: from the heap, as usual */
+	for (Size i = 0; i < tbytes; i++)
+	{
+		if (r->heapbits[i] == 0)
+			continue;
+		for (int b = 0; b < 8; b++)
+		{
+			uint64		bit = (uint64) i * 8 + b;
+			ItemPointerData tid;
+
+			if (!(r->heapbits[i] & (1 << b)))
+				continue;
+			ItemPointerSet(&tid, (BlockNumber) (bit / MaxHeapTuplesPerPage),
+						   (OffsetNumber) (bit % MaxHeapTuplesPerPage + 1));
+			reader_add(r, &tid);
+		}
+	}
+	reader_flush(r);
+
+	nirel = index_open(g->dpass[r->h], AccessShareLock);
+	reader_leaf_pass(r, nirel, pass_report, false);
+	index_close(nirel, AccessShareLock);
+	pfree(r->tidbits);
+	pfree(r->heapbits);
+	r->tidbits = r->heapbits = NULL;
+	g->mem_used -= 2 * tbytes;
 }
 
 /* Equality scan for one key, TIDs into r. */
@@ -1110,6 +1635,11 @@ reader_scan_key(HeapReader *r, IndexScanDesc scan, Datum key)
 		if ((++nread & 4095) == 0)
 			CHECK_FOR_INTERRUPTS();
 		reader_add(r, tid);
+		if (r->n > r->seqlimit)
+		{
+			r->seq = true;
+			return;
+		}
 	}
 }
 
@@ -1158,6 +1688,8 @@ reader_walk_keys(HeapReader *r, Relation irel, const int32 *kv, int nk)
 			if (escan == NULL)
 				escan = index_beginscan(g->rel, irel, GetActiveSnapshot(), 1, 0);
 			reader_scan_key(r, escan, k[i].value);
+			if (r->seq)
+				break;
 			i++;
 			continue;
 		}
@@ -1194,6 +1726,11 @@ reader_walk_keys(HeapReader *r, Relation irel, const int32 *kv, int nk)
 			{
 				reader_add(r, tid);
 				skipped = 0;
+				if (r->n > r->seqlimit)
+				{
+					r->seq = true;
+					break;
+				}
 			}
 			else if (++skipped > GRAPH_WALK_SKIP)
 			{
@@ -1202,6 +1739,8 @@ reader_walk_keys(HeapReader *r, Relation irel, const int32 *kv, int nk)
 				break;
 			}
 		}
+		if (r->seq)
+			break;
 		i = restart >= 0 ? restart : j + 1;
 	}
 	if (scan)
@@ -1235,6 +1774,7 @@ direct_bitmap_scan(GraphCtx *g, int h, const int32 *kv, int nk, bool skip_loops,
 	MemoryContext old;
 	Size		remaining = g->mem_limit > g->mem_used ? g->mem_limit - g->mem_used : 0;
 	Size		bytes;
+	bool		use_pass;
 
 	memset(&r, 0, sizeof(r));
 	r.maxchunk = Max(Min(remaining / 4 / (2 * sizeof(uint64)), GRAPH_TID_CHUNK), 256);
@@ -1249,7 +1789,13 @@ direct_bitmap_scan(GraphCtx *g, int h, const int32 *kv, int nk, bool skip_loops,
 	r.arg = arg;
 	r.caller = CurrentMemoryContext;
 	r.buf = InvalidBuffer;
+	r.vmbuf = InvalidBuffer;
 	r.intkey = vertex_int_key(g);
+	r.seen_filter = r.intkey && g->seen != NULL && fn == fetch_new_row;
+	/* a large reachability step can be answered from two indexes */
+	use_pass = r.seen_filter && !need_src && !skip_loops &&
+		OidIsValid(g->dpass[h]) && !GetActiveSnapshot()->takenDuringRecovery &&
+		(Size) r.nblocks * MaxHeapTuplesPerPage / 8 < remaining / 8;
 	/* index entries added later than this point to rows we cannot see */
 	r.nblocks = RelationGetNumberOfBlocks(g->rel);
 
@@ -1261,36 +1807,39 @@ direct_bitmap_scan(GraphCtx *g, int h, const int32 *kv, int nk, bool skip_loops,
 	r.rows = palloc(sizeof(PageRow) * MaxHeapTuplesPerPage);
 
 	if (need_src && r.intkey)
-	{
-		r.kmask = 1;
-		while (r.kmask < (uint32) nk * 2)
-			r.kmask <<= 1;
-		graph_account(g, sizeof(KeyMapSlot) * r.kmask);
-		bytes += sizeof(KeyMapSlot) * r.kmask;
-		r.kmap = palloc(sizeof(KeyMapSlot) * r.kmask);
-		r.kmask--;
-		for (uint32 s = 0; s <= r.kmask; s++)
-			r.kmap[s].vid = -1;
-		for (int i = 0; i < nk; i++)
-		{
-			uint32		s = g->v[kv[i]].hash & r.kmask;
-
-			while (r.kmap[s].vid >= 0)
-				s = (s + 1) & r.kmask;
-			r.kmap[s].key = DatumGetInt64(vertex_norm(g, g->v[kv[i]].value));
-			r.kmap[s].vid = kv[i];
-		}
-	}
+		reader_build_kmap(&r, kv, nk);
 	MemoryContextSwitchTo(old);
 
+	/*
+	 * Integer keys can switch to scanning whole indexes (reader_pass) or the
+	 * whole table (reader_seqscan) once the TIDs collected show that the step
+	 * reads a large share of the table (the index work done until then is
+	 * the price of not knowing in advance).  Without statistics, guess a
+	 * quarter of the most rows a page can hold.
+	 */
+	r.seqlimit = PG_INT32_MAX;
+	if (r.intkey && graph_scan_fraction < 1.0)
+	{
+		double		rows = (double) r.nblocks * (MaxHeapTuplesPerPage / 4);
+
+		if (g->rel->rd_rel->relpages > 0 && g->rel->rd_rel->reltuples >= 0)
+			rows = g->rel->rd_rel->reltuples / g->rel->rd_rel->relpages * r.nblocks;
+		rows *= Min(graph_scan_fraction * (use_pass ? 1 : GRAPH_SEQ_FACTOR), 1.0);
+		r.seqlimit = rows < PG_INT32_MAX - 1 ? (int32) rows : PG_INT32_MAX - 1;
+	}
+
 	g->nfetches++;
-	if (r.intkey && OidIsValid(g->dgeproc[h]) && OidIsValid(g->dleproc[h]))
+	/* the walk reads entries in ascending integer order */
+	if (r.intkey && OidIsValid(g->dgeproc[h]) && OidIsValid(g->dleproc[h]) &&
+		(irel->rd_indoption[0] & INDOPTION_DESC) == 0 &&
+		(irel->rd_opfamily[0] == INTEGER_BTREE_FAM_OID ||
+		 irel->rd_opfamily[0] == OID_BTREE_FAM_OID))
 		reader_walk_keys(&r, irel, kv, nk);
 	else
 	{
 		IndexScanDesc scan = index_beginscan(g->rel, irel, GetActiveSnapshot(), 1, 0);
 
-		for (int i = 0; i < nk; i++)
+		for (int i = 0; i < nk && !r.seq; i++)
 		{
 			if ((i & 255) == 0)
 				CHECK_FOR_INTERRUPTS();
@@ -1298,11 +1847,24 @@ direct_bitmap_scan(GraphCtx *g, int h, const int32 *kv, int nk, bool skip_loops,
 		}
 		index_endscan(scan);
 	}
-	reader_flush(&r);
+	if (r.seq)
+	{
+		r.n = 0;
+		if (use_pass)
+			reader_pass(&r, irel, kv, nk);
+		else
+			reader_seqscan(&r, kv, nk);
+	}
+	else
+		reader_flush(&r);
 	index_close(irel, AccessShareLock);
 
 	if (BufferIsValid(r.buf))
 		ReleaseBuffer(r.buf);
+	if (BufferIsValid(r.vmbuf))
+		ReleaseBuffer(r.vmbuf);
+	if (r.kbits)
+		pfree(r.kbits);
 	pfree(r.tids);
 	pfree(r.rows);
 	if (r.kmap)
@@ -2274,12 +2836,10 @@ fetch_new_row(GraphCtx *g, void *arg, int32 src, Datum nbr, char *eid,
 		/*
 		 * The last step of a reachability search: a new vertex is only
 		 * reported, never expanded, so the bit is all the state it needs.
-		 * (Vertices numbered without passing here, the sources, are found
-		 * in the vertex table.)
+		 * (Every numbered vertex in the window has its bit: see
+		 * graph_fetch_new.)
 		 */
 		g->seen[bit / 8] |= 1 << (bit % 8);
-		if (graph_vertex_lookup(g, nbr) >= 0)
-			return;
 		if (nb->nlv >= nb->maxlv)
 		{
 			graph_account(g, sizeof(Datum) * nb->maxlv);
@@ -2359,6 +2919,23 @@ graph_fetch_new(GraphCtx *g, const int32 *vids, int n, bool last,
 		g->seen = MemoryContextAllocZero(g->cxt, GRAPH_SEEN_BITS / 8);
 		g->seen_base = first >= 0 && first < GRAPH_SEEN_BITS / 2 ? 0 :
 			first - GRAPH_SEEN_BITS / 2;
+		g->seen_nv = 0;
+	}
+	if (g->seen)
+	{
+		/*
+		 * Vertices numbered elsewhere (the sources) get their bits too, so
+		 * that a clear bit means "no vid" and the last step need not look.
+		 */
+		for (int32 i = g->seen_nv; i < g->nv; i++)
+		{
+			uint64		bit = (uint64) DatumGetInt64(vertex_norm(g, g->v[i].value)) -
+				(uint64) g->seen_base;
+
+			if (bit < GRAPH_SEEN_BITS)
+				g->seen[bit / 8] |= 1 << (bit % 8);
+		}
+		g->seen_nv = g->nv;
 	}
 	if (g->direct)
 	{

@@ -30,6 +30,7 @@
 
 #include <math.h>
 
+#include "access/htup_details.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/array.h"
@@ -502,7 +503,48 @@ typedef struct Reach
 	ReturnSetInfo *rsi;
 	int64		rows;
 	bool		done;
+	/* a row of fixed-length by-value columns, rewritten in place per row */
+	HeapTuple	tmpl;
+	char	   *colptr[3];
+	int16		collen[3];
 } Reach;
+
+/*
+ * Reachability can return most of a graph: when every result column is a
+ * fixed-length by-value type, form one tuple up front and store a copy of
+ * it per row with the values written in place, instead of forming each row
+ * from scratch (sizing, zeroing, filling).
+ */
+static void
+reach_prepare_rows(Reach *r)
+{
+	TupleDesc	desc = r->rsi->setDesc;
+	Datum		values[3] = {0, 0, 0};
+	bool		nulls[3] = {false, false, false};
+	char	   *data;
+	Size		off = 0;
+
+	if (desc->natts != 3)
+		return;
+	for (int i = 0; i < 3; i++)
+	{
+		Form_pg_attribute a = TupleDescAttr(desc, i);
+
+		if (a->attisdropped || !a->attbyval || a->attlen <= 0)
+			return;
+	}
+	r->tmpl = heap_form_tuple(desc, values, nulls);
+	data = (char *) r->tmpl->t_data + r->tmpl->t_data->t_hoff;
+	for (int i = 0; i < 3; i++)
+	{
+		Form_pg_attribute a = TupleDescAttr(desc, i);
+
+		off = att_align_nominal(off, a->attalign);
+		r->colptr[i] = data + off;
+		r->collen[i] = a->attlen;
+		off += a->attlen;
+	}
+}
 
 static void
 reach_emit(Reach *r, Datum value, int32 depth, double cost)
@@ -515,7 +557,14 @@ reach_emit(Reach *r, Datum value, int32 depth, double cost)
 	values[0] = value;
 	values[1] = Int32GetDatum(depth);
 	values[2] = Float8GetDatum(cost);
-	tuplestore_putvalues(r->rsi->setResult, r->rsi->setDesc, values, nulls);
+	if (r->tmpl)
+	{
+		for (int i = 0; i < 3; i++)
+			store_att_byval(r->colptr[i], values[i], r->collen[i]);
+		tuplestore_puttuple(r->rsi->setResult, r->tmpl);
+	}
+	else
+		tuplestore_putvalues(r->rsi->setResult, r->rsi->setDesc, values, nulls);
 	r->rows++;
 	if (r->g->opt.max_rows > 0 && r->rows >= r->g->opt.max_rows)
 		r->done = true;
@@ -775,6 +824,7 @@ reachable_impl(FunctionCallInfo fcinfo, Oid relid, const GraphOptions *named,
 	memset(&r, 0, sizeof(r));
 	r.g = g;
 	r.rsi = rsi;
+	reach_prepare_rows(&r);
 	src = MemoryContextAllocHuge(g->cxt, sizeof(int32) * Max(nelems, 1));
 	for (int i = 0; i < nelems; i++)
 	{

@@ -33,6 +33,14 @@
 /* GUC: kB a single graph function call may use for its own state */
 extern int	graph_work_mem;
 
+/*
+ * GUC: a frontier step over integer vertices whose edges exceed this share
+ * of the table's estimated rows scans whole indexes (reachability) or, past
+ * ten times the share, the whole heap, instead of looking up each vertex
+ * (graph_common.c)
+ */
+extern double graph_scan_fraction;
+
 /* Defines edge_crdt.graph_work_mem; called from _PG_init. */
 extern void GraphDefineGucs(void);
 
@@ -155,6 +163,7 @@ typedef struct GraphCtx
 	Oid			dopfamily[2];
 	Oid			dcoll[2];
 	bool		dcover[2];		/* index holds every column a step reads */
+	Oid			dpass[2];		/* btree led by the neighbour column, or 0 */
 	AttrNumber	fatt;
 	AttrNumber	tatt;
 	AttrNumber	watt;
@@ -180,12 +189,14 @@ typedef struct GraphCtx
 
 	/*
 	 * Reachability over an integer vertex type (graph_fetch_new): a bit per
-	 * key value in [seen_base, seen_base + GRAPH_SEEN_BITS), set once the
-	 * key has a vid -- or, in the last step, once it was reported -- so an
-	 * edge to a vertex seen before costs no hash probe.  NULL when unused.
+	 * key value in [seen_base, seen_base + GRAPH_SEEN_BITS), set for every
+	 * key that has a vid -- or, in the last step, once it was reported -- so
+	 * an edge to a vertex seen before costs no hash probe, and a clear bit
+	 * means a new vertex.  NULL when unused.
 	 */
 	uint8	   *seen;
 	int64		seen_base;
+	int32		seen_nv;		/* vids [0, seen_nv) have their bits set */
 
 	Size		mem_used;
 	Size		mem_limit;

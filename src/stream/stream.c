@@ -182,17 +182,14 @@ stream_wake_sql(PG_FUNCTION_ARGS)
 }
 
 /*
- * _stream_wait(stream_id, deadline): the first call of a transaction for a
+ * StreamWait(stream_id, deadline): the first call of a transaction for a
  * stream registers this backend as a waiter and returns at once (the
  * caller looks again); later calls sleep until a publisher's commit sets
  * our latch, the deadline passes, or an interrupt arrives.
  */
-PG_FUNCTION_INFO_V1(stream_wait_sql);
-Datum
-stream_wait_sql(PG_FUNCTION_ARGS)
+void
+StreamWait(int32 stream_id, TimestampTz deadline)
 {
-	int32		stream_id = PG_GETARG_INT32(0);
-	TimestampTz deadline = PG_GETARG_TIMESTAMPTZ(1);
 	TimestampTz now;
 	long		ms;
 	LOCKTAG		tag;
@@ -203,16 +200,24 @@ stream_wait_sql(PG_FUNCTION_ARGS)
 	{
 		(void) LockAcquire(&tag, ShareLock, false, false);
 		ResetLatch(MyLatch);
-		PG_RETURN_VOID();
+		return;
 	}
 
 	now = GetCurrentTimestamp();
 	if (deadline <= now)
-		PG_RETURN_VOID();
+		return;
 	ms = (long) Min((deadline - now + 999) / 1000, (int64) INT_MAX);
 	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 					 ms, PG_WAIT_EXTENSION);
 	ResetLatch(MyLatch);
 	CHECK_FOR_INTERRUPTS();
+}
+
+/* _stream_wait(stream_id, deadline): StreamWait for SQL callers. */
+PG_FUNCTION_INFO_V1(stream_wait_sql);
+Datum
+stream_wait_sql(PG_FUNCTION_ARGS)
+{
+	StreamWait(PG_GETARG_INT32(0), PG_GETARG_TIMESTAMPTZ(1));
 	PG_RETURN_VOID();
 }

@@ -30,6 +30,7 @@
 
 #include "postgres.h"
 
+#include "datatype/timestamp.h"
 #include "lib/stringinfo.h"
 
 #define STREAM_BODY_VERSION		1
@@ -98,5 +99,13 @@ extern void StreamApplyRemote(const char *body, uint32 len, int32 origin_node);
 
 /* Wake readers waiting on this stream when the transaction commits. */
 extern void StreamWakeAtCommit(int32 stream_id);
+
+/*
+ * Wait for a publish to this stream (stream.c).  The first call in a
+ * transaction only registers the backend as a waiter and returns: look for
+ * messages once more before calling again, which sleeps until a publisher
+ * commits, the deadline passes, or an interrupt arrives.
+ */
+extern void StreamWait(int32 stream_id, TimestampTz deadline);
 
 #endif							/* EDGE_CRDT_STREAM_H */

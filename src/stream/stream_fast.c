@@ -1,0 +1,1479 @@
+/*-------------------------------------------------------------------------
+ * stream_fast.c
+ *	  The hot paths of streams in C: publish, publish_batch, read_group and
+ *	  ack.
+ *
+ * The PL/pgSQL versions ran eight to twelve statements per call, each with
+ * its own executor start-up, and went through the partitioned parent of
+ * stream_message (tuple routing, and plans that lock every partition of
+ * every stream).  Here:
+ *
+ *	  - stream and group rows come from a backend cache by name, kept
+ *		exact by invalidation messages (see the comment at the cache);
+ *	  - publish stores its rows without SQL: the message goes straight into
+ *		the current segment's table "stream_msg_<id>_<seg>" and a pending
+ *		delivery per group into stream_delivery, through the executor's
+ *		ExecSimpleRelationInsert() (constraints, partition constraint, index
+ *		entries) -- the rows _stream_store writes with INSERTs;
+ *	  - read_group runs one statement prepared once per stream (a generic
+ *		plan over the stream's own partition "stream_msg_<id>");
+ *	  - ack deletes by position the messages this backend delivered (one
+ *		simple statement), or runs one statement prepared per stream that
+ *		looks the ids up.
+ *
+ * The storage design and every rule of the PL/pgSQL version are unchanged
+ * (see sql/install/90_stream.sql): a message and its pending deliveries are
+ * written in the publisher's transaction under the stream's shared publish
+ * lock, so a message becomes deliverable exactly when it commits and no
+ * cursor can move past one that commits late; read_group chooses with FOR
+ * UPDATE SKIP LOCKED in arrival order; ack deletes delivery rows and fails
+ * when one is not pending.  Rare paths (errors, exclusive / key_shared
+ * groups, dead letters, dedup_id) call the PL/pgSQL helpers, which stay the
+ * one definition of their logic and messages.
+ *
+ * Per-stream plans live in a hash keyed by stream id.  Stream ids come from
+ * an identity column and are not reused, and the plans name their
+ * relations, which the plan cache re-resolves after any DDL on them.
+ * _stream_drop() frees the entry in the dropping backend
+ * (stream_forget_sql); other backends keep two unused plans until they exit.
+ *
+ * IDENTIFICATION
+ *	  src/stream/stream_fast.c
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_type.h"
+#include "commands/sequence.h"
+#include "datatype/timestamp.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/lock.h"
+#include "storage/sinval.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "edge_crdt/hlc.h"
+#include "edge_crdt/message.h"
+#include "edge_crdt/node.h"
+#include "edge_crdt/stream.h"
+
+#define STREAM_SEGMENTS		4
+#define STREAM_MAX_BATCH	10000
+#define STREAM_MAX_COUNT	10000
+
+/* Statements over one stream's partition. */
+typedef struct StreamPlans
+{
+	int32		stream_id;		/* hash key */
+	SPIPlanPtr	take;			/* read_group, shared group */
+	SPIPlanPtr	ack;
+} StreamPlans;
+
+static HTAB *stream_plans = NULL;
+
+/* the stream and group rows by name, when not cached */
+static SPIPlanPtr plan_stream = NULL;
+static SPIPlanPtr plan_group = NULL;
+
+static SPIPlanPtr
+stream_prepare(const char *sql, int nargs, Oid *argtypes)
+{
+	SPIPlanPtr	plan;
+
+	/*
+	 * Generic plans: every statement here reads a handful of rows by index,
+	 * and re-planning per call would cost more than the execution.
+	 */
+	plan = SPI_prepare_cursor(sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
+			 SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	return plan;
+}
+
+static StreamPlans *
+stream_plans_for(int32 stream_id)
+{
+	StreamPlans *entry;
+	bool		found;
+
+	if (stream_plans == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(int32);
+		ctl.entrysize = sizeof(StreamPlans);
+		stream_plans = hash_create("edge_crdt stream plans", 16, &ctl,
+								   HASH_ELEM | HASH_BLOBS);
+	}
+	entry = hash_search(stream_plans, &stream_id, HASH_ENTER, &found);
+	if (!found)
+		memset((char *) entry + sizeof(int32), 0, sizeof(StreamPlans) - sizeof(int32));
+	return entry;
+}
+
+/* Run a statement that only raises the right error (a rare path). */
+static void
+stream_raise_via(const char *sql, int nargs, Oid *argtypes, Datum *values,
+				 const char *nulls)
+{
+	(void) SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
+}
+
+static void
+stream_exec(SPIPlanPtr plan, Datum *values, const char *nulls, int expected)
+{
+	int			rc = SPI_execute_plan(plan, values, nulls, false, 0);
+
+	if (rc != expected)
+		elog(ERROR, "stream statement failed: %s", SPI_result_code_string(rc));
+}
+
+/* What edge_crdt.hlc_to_timestamptz() computes; HlcNow() is always in range. */
+static TimestampTz
+stream_hlc_timestamp(int64 h)
+{
+	return (HLC_TO_MS(h) -
+			(int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * 1000) * 1000;
+}
+
+static text *
+stream_message_id(int64 hlc, int32 origin, int32 seq)
+{
+	char		buf[64];
+
+	snprintf(buf, sizeof(buf), INT64_FORMAT "-%d-%d", hlc, origin, seq);
+	return cstring_to_text(buf);
+}
+
+static void
+stream_take_lock(int32 stream_id, uint16 kind, uint32 sub, LOCKMODE mode)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) stream_id, sub, kind);
+	(void) LockAcquire(&tag, mode, false, false);
+}
+
+/* The stream's row, or the error of _stream_get(). */
+typedef struct StreamRow
+{
+	int32		stream_id;
+	bool		global;
+	int32		cur_seg;
+	Interval	retention;
+	int			ngroups;		/* its consumer groups, by id */
+	int32	   *groups;
+} StreamRow;
+
+/* Stream and group ids by name. */
+typedef struct GroupRow
+{
+	int32		stream_id;
+	int32		group_id;
+	bool		shared;
+	int32		max_deliveries;
+} GroupRow;
+
+/*
+ * Backend cache of stream and group rows by name, so that the hot paths do
+ * not run a lookup statement per call.
+ *
+ * Every change of what is cached (stream_create / drop, the rotation of
+ * cur_seg by stream_trim, group_create / drop / configure) calls
+ * _stream_invalidate(), which queues a relcache invalidation of
+ * edge_crdt.stream: sent to every backend when the change commits, applied
+ * locally at once and undone locally if it rolls back.  Our callback only
+ * bumps a generation; a lookup made under an older generation is redone.
+ *
+ * publish: all those changes hold the stream's publish lock exclusively
+ * until they commit, and commit sends invalidations before it releases
+ * locks.  publish takes the lock in share mode and only then reads pending
+ * invalidations: if none concerns us, the cached row is the one a fresh
+ * lookup would see, so cur_seg is current while we insert (the rotation
+ * waits for our commit) and no group created before our lock is missed.
+ * read_group / ack read pending invalidations first: a change committed
+ * before the call is seen, as a statement snapshot would see it.
+ */
+typedef struct StreamCacheEntry
+{
+	char		name[STREAM_MAX_NAME + 1];	/* hash key */
+	StreamRow	row;
+} StreamCacheEntry;
+
+typedef struct GroupCacheKey
+{
+	char		stream[STREAM_MAX_NAME + 1];
+	char		grp[STREAM_MAX_NAME + 1];
+} GroupCacheKey;
+
+typedef struct GroupCacheEntry
+{
+	GroupCacheKey key;
+	GroupRow	row;
+} GroupCacheEntry;
+
+static MemoryContext stream_cache_cxt = NULL;
+static HTAB *stream_cache = NULL;
+static HTAB *group_cache = NULL;
+static uint64 stream_cache_gen = 1;
+static uint64 stream_cache_built_gen = 0;
+static Oid	stream_cache_relid = InvalidOid;
+static bool stream_cache_cb_registered = false;
+
+static void
+stream_cache_relcache_cb(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == stream_cache_relid)
+	{
+		stream_cache_gen++;
+		/* looked up again: the extension may have been dropped */
+		stream_cache_relid = InvalidOid;
+	}
+}
+
+/* Empty caches for the current generation, built lazily. */
+static void
+stream_cache_ready(void)
+{
+	HASHCTL		ctl;
+
+	if (!stream_cache_cb_registered)
+	{
+		CacheRegisterRelcacheCallback(stream_cache_relcache_cb, (Datum) 0);
+		stream_cache_cb_registered = true;
+	}
+	if (!OidIsValid(stream_cache_relid))
+	{
+		Oid			nsp = get_namespace_oid("edge_crdt", false);
+
+		stream_cache_relid = get_relname_relid("stream", nsp);
+		if (!OidIsValid(stream_cache_relid))
+			elog(ERROR, "relation edge_crdt.stream does not exist");
+	}
+	if (stream_cache_built_gen == stream_cache_gen && stream_cache != NULL)
+		return;
+	if (stream_cache_cxt == NULL)
+		stream_cache_cxt = AllocSetContextCreate(CacheMemoryContext, "edge_crdt stream cache",
+												 ALLOCSET_SMALL_SIZES);
+	else
+		MemoryContextReset(stream_cache_cxt);
+	ctl.hcxt = stream_cache_cxt;
+	ctl.keysize = STREAM_MAX_NAME + 1;
+	ctl.entrysize = sizeof(StreamCacheEntry);
+	stream_cache = hash_create("edge_crdt stream cache", 16, &ctl,
+							   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	ctl.keysize = sizeof(GroupCacheKey);
+	ctl.entrysize = sizeof(GroupCacheEntry);
+	group_cache = hash_create("edge_crdt group cache", 16, &ctl,
+							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	stream_cache_built_gen = stream_cache_gen;
+}
+
+/* A name as a cache key; false if it cannot be a stream or group name. */
+static bool
+stream_cache_key(text *t, char *key)
+{
+	int			len = VARSIZE_ANY_EXHDR(t);
+
+	if (len == 0 || len > STREAM_MAX_NAME || memchr(VARDATA_ANY(t), '\0', len) != NULL)
+		return false;
+	memset(key, 0, STREAM_MAX_NAME + 1);
+	memcpy(key, VARDATA_ANY(t), len);
+	return true;
+}
+
+/* _stream_invalidate(): what changed cached rows calls this (see above). */
+PG_FUNCTION_INFO_V1(stream_invalidate_sql);
+Datum
+stream_invalidate_sql(PG_FUNCTION_ARGS)
+{
+	stream_cache_ready();
+	CacheInvalidateRelcacheByRelid(stream_cache_relid);
+	PG_RETURN_VOID();
+}
+
+static void
+stream_lookup(Datum name, bool name_null, StreamRow *row)
+{
+	Datum		values[1] = {name};
+	char		nulls[1] = {name_null ? 'n' : ' '};
+	Oid			argtypes[1] = {TEXTOID};
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+
+	if (plan_stream == NULL)
+		plan_stream = stream_prepare("SELECT s.stream_id, s.scope = 'global', s.cur_seg, s.retention, "
+									 "ARRAY(SELECT g.group_id FROM edge_crdt.stream_group g "
+									 "WHERE g.stream_id = s.stream_id ORDER BY g.group_id) "
+									 "FROM edge_crdt.stream s WHERE s.name = $1",
+									 1, argtypes);
+	if (!name_null)
+		stream_exec(plan_stream, values, nulls, SPI_OK_SELECT);
+	if (name_null || SPI_processed != 1)
+	{
+		stream_raise_via("SELECT edge_crdt._stream_get($1)", 1, argtypes, values, nulls);
+		elog(ERROR, "stream lookup failed");
+	}
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	row->stream_id = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+	row->global = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
+	row->cur_seg = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
+	row->retention = *DatumGetIntervalP(SPI_getbinval(tup, desc, 4, &isnull));
+	{
+		Datum	   *elems;
+		int			i;
+
+		deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 5, &isnull)),
+						  INT4OID, 4, true, TYPALIGN_INT, &elems, NULL, &row->ngroups);
+		row->groups = palloc(sizeof(int32) * Max(row->ngroups, 1));
+		for (i = 0; i < row->ngroups; i++)
+			row->groups[i] = DatumGetInt32(elems[i]);
+	}
+	if (row->cur_seg < 0 || row->cur_seg >= STREAM_SEGMENTS)
+		elog(ERROR, "stream %d has an invalid current segment %d",
+			 row->stream_id, row->cur_seg);
+}
+
+/* Stream and group ids by name, or the error of _stream_group_get(). */
+static void
+stream_group_lookup(FunctionCallInfo fcinfo, GroupRow *row)
+{
+	Datum		values[2];
+	char		nulls[2];
+	Oid			argtypes[2] = {TEXTOID, TEXTOID};
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+	int			i;
+
+	for (i = 0; i < 2; i++)
+	{
+		values[i] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
+		nulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
+	}
+	if (plan_group == NULL)
+		plan_group = stream_prepare("SELECT t.stream_id, u.group_id, u.mode = 'shared', u.max_deliveries "
+									"FROM edge_crdt.stream t JOIN edge_crdt.stream_group u "
+									"ON u.stream_id = t.stream_id "
+									"WHERE t.name = $1 AND u.grp = $2",
+									2, argtypes);
+	if (!PG_ARGISNULL(0) && !PG_ARGISNULL(1))
+		stream_exec(plan_group, values, nulls, SPI_OK_SELECT);
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || SPI_processed != 1)
+	{
+		stream_raise_via("SELECT edge_crdt._stream_group_get(edge_crdt._stream_get($1), $2)",
+						 2, argtypes, values, nulls);
+		elog(ERROR, "consumer group lookup failed");
+	}
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	row->stream_id = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+	row->group_id = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
+	row->shared = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
+	row->max_deliveries = DatumGetInt32(SPI_getbinval(tup, desc, 4, &isnull));
+}
+
+/*
+ * The stream's row for publish, from the cache if possible, with the
+ * stream's publish lock held in share mode (see the cache comment).
+ */
+static void
+stream_lookup_locked(Datum name, bool name_null, StreamRow *row)
+{
+	char		key[STREAM_MAX_NAME + 1];
+	bool		cacheable;
+	StreamCacheEntry *entry = NULL;
+	uint64		gen;
+
+	cacheable = !name_null && stream_cache_key(DatumGetTextPP(name), key);
+	stream_cache_ready();
+	gen = stream_cache_gen;
+	if (cacheable)
+		entry = hash_search(stream_cache, key, HASH_FIND, NULL);
+	if (entry)
+	{
+		*row = entry->row;
+		/* ours: the cache may be rebuilt while we use it */
+		row->groups = palloc(sizeof(int32) * Max(row->ngroups, 1));
+		memcpy(row->groups, entry->row.groups, sizeof(int32) * row->ngroups);
+	}
+	else
+		stream_lookup(name, name_null, row);
+	for (;;)
+	{
+		stream_take_lock(row->stream_id, STREAM_LOCK_PUBLISH, 0, ShareLock);
+		AcceptInvalidationMessages();
+		if (stream_cache_gen == gen)
+			break;
+		/* something changed meanwhile: look again, now under the lock */
+		stream_cache_ready();
+		gen = stream_cache_gen;
+		stream_lookup(name, name_null, row);
+	}
+	if (cacheable && entry == NULL)
+	{
+		stream_cache_ready();
+		entry = hash_search(stream_cache, key, HASH_ENTER, NULL);
+		entry->row = *row;
+		entry->row.groups = MemoryContextAlloc(stream_cache_cxt,
+											   sizeof(int32) * Max(row->ngroups, 1));
+		memcpy(entry->row.groups, row->groups, sizeof(int32) * row->ngroups);
+	}
+}
+
+/* Stream and group ids, from the cache if possible. */
+static void
+stream_group_lookup_cached(FunctionCallInfo fcinfo, GroupRow *row)
+{
+	GroupCacheKey key;
+	bool		cacheable;
+	GroupCacheEntry *entry;
+	uint64		gen;
+
+	/* changes committed before this call are seen */
+	AcceptInvalidationMessages();
+	stream_cache_ready();
+	gen = stream_cache_gen;
+	cacheable = !PG_ARGISNULL(0) && !PG_ARGISNULL(1) &&
+		stream_cache_key(PG_GETARG_TEXT_PP(0), key.stream) &&
+		stream_cache_key(PG_GETARG_TEXT_PP(1), key.grp);
+	if (cacheable)
+	{
+		entry = hash_search(group_cache, &key, HASH_FIND, NULL);
+		if (entry)
+		{
+			*row = entry->row;
+			return;
+		}
+	}
+	stream_group_lookup(fcinfo, row);
+	AcceptInvalidationMessages();
+	if (cacheable && gen == stream_cache_gen)
+	{
+		stream_cache_ready();
+		entry = hash_search(group_cache, &key, HASH_ENTER, NULL);
+		entry->row = *row;
+	}
+}
+
+static char *
+jsonb_text(Datum j)
+{
+	return DatumGetCString(DirectFunctionCall1(jsonb_out, j));
+}
+
+/* Put the message into this transaction's change stream (global streams). */
+static void
+stream_emit(const char *name, int32 origin, int64 hlc, int32 seq,
+			const char *key, const char *headers, const char *payload,
+			const char *dedup, TimestampTz published_at)
+{
+	StreamBody	body;
+	StringInfoData buf;
+
+	memset(&body, 0, sizeof(body));
+	body.origin = origin;
+	body.hlc = hlc;
+	body.seq = seq;
+	body.published_at = published_at;
+	body.name = name;
+	body.name_len = strlen(name);
+	if (key)
+	{
+		body.flags |= STREAM_HAS_KEY;
+		body.key = key;
+		body.key_len = strlen(key);
+	}
+	if (headers)
+	{
+		body.flags |= STREAM_HAS_HEADERS;
+		body.headers = headers;
+		body.headers_len = strlen(headers);
+	}
+	if (dedup)
+	{
+		body.flags |= STREAM_HAS_DEDUP;
+		body.dedup = dedup;
+		body.dedup_len = strlen(dedup);
+	}
+	body.payload = payload;
+	body.payload_len = strlen(payload);
+	initStringInfo(&buf);
+	StreamBodyEncode(&buf, &body);
+	EdgeCrdtEmitMessage(EDGE_CRDT_MSG_STREAM, buf.data, buf.len);
+	pfree(buf.data);
+}
+
+
+/*
+ * Storing messages without SQL: the rows go straight to the current
+ * segment's table and to stream_delivery through the executor's
+ * ExecSimpleRelationInsert() (constraint and partition checks, index
+ * entries), as the PL/pgSQL _stream_store does with INSERTs.  The tables
+ * have no triggers (the store refuses to run if one is added).
+ */
+enum
+{
+	MSG_STREAM_ID, MSG_SEG, MSG_POS, MSG_ORIGIN, MSG_HLC, MSG_SEQ, MSG_KEY,
+	MSG_HEADERS, MSG_PAYLOAD, MSG_DEDUP_ID, MSG_PUBLISHED_AT, MSG_STORED_AT,
+	MSG_NCOLS
+};
+static const char *const msg_columns[MSG_NCOLS] = {
+	"stream_id", "seg", "pos", "origin", "hlc", "seq", "key", "headers",
+	"payload", "dedup_id", "published_at", "stored_at"
+};
+
+enum
+{
+	DEL_GROUP_ID, DEL_POS, DEL_SEG, DEL_ORIGIN, DEL_KEY, DEL_VISIBLE_AT,
+	DEL_DELIVERIES, DEL_CONSUMER, DEL_DELIVERED_AT, DEL_NCOLS
+};
+static const char *const del_columns[DEL_NCOLS] = {
+	"group_id", "pos", "seg", "origin", "key", "visible_at", "deliveries",
+	"consumer", "delivered_at"
+};
+
+typedef struct StreamTarget
+{
+	Relation	rel;
+	ResultRelInfo *rri;
+	TupleTableSlot *slot;
+	int			attno[MSG_NCOLS];	/* column -> index in the tuple */
+} StreamTarget;
+
+typedef struct StreamStore
+{
+	EState	   *estate;
+	Oid			seq;
+	StreamTarget msg;
+	StreamTarget del;
+} StreamStore;
+
+static void
+stream_target_open(StreamStore *st, StreamTarget *t, Oid relid, Index rti,
+				   const char *const *columns, int ncols)
+{
+	TupleDesc	desc;
+	int			i;
+	int			j;
+
+	t->rel = table_open(relid, RowExclusiveLock);
+	if (t->rel->trigdesc != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table \"%s\" of edge_crdt streams must not have triggers",
+						RelationGetRelationName(t->rel))));
+	desc = RelationGetDescr(t->rel);
+	for (j = 0; j < ncols; j++)
+	{
+		t->attno[j] = -1;
+		for (i = 0; i < desc->natts; i++)
+			if (!TupleDescAttr(desc, i)->attisdropped &&
+				strcmp(NameStr(TupleDescAttr(desc, i)->attname), columns[j]) == 0)
+				t->attno[j] = i;
+		if (t->attno[j] < 0)
+			elog(ERROR, "column \"%s\" of \"%s\" is missing", columns[j],
+				 RelationGetRelationName(t->rel));
+	}
+	t->rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(t->rri, t->rel, rti, NULL, 0);
+	ExecOpenIndices(t->rri, false);
+	t->slot = ExecInitExtraTupleSlot(st->estate, desc, &TTSOpsVirtual);
+}
+
+static void
+stream_store_open(StreamStore *st, int32 stream_id, int32 seg)
+{
+	Oid			nsp = get_namespace_oid("edge_crdt", false);
+	char		name[NAMEDATALEN];
+	Oid			msg_relid;
+	Oid			del_relid;
+	List	   *rtable = NIL;
+	int			i;
+
+	snprintf(name, sizeof(name), "stream_msg_%d_%d", stream_id, seg);
+	msg_relid = get_relname_relid(name, nsp);
+	del_relid = get_relname_relid("stream_delivery", nsp);
+	st->seq = get_relname_relid("stream_pos_seq", nsp);
+	if (!OidIsValid(msg_relid) || !OidIsValid(del_relid) || !OidIsValid(st->seq))
+		elog(ERROR, "the tables of stream %d are missing", stream_id);
+
+	st->estate = CreateExecutorState();
+	for (i = 0; i < 2; i++)
+	{
+		RangeTblEntry *rte = makeNode(RangeTblEntry);
+
+		rte->rtekind = RTE_RELATION;
+		rte->relid = (i == 0) ? msg_relid : del_relid;
+		rte->relkind = RELKIND_RELATION;
+		rte->rellockmode = RowExclusiveLock;
+		rtable = lappend(rtable, rte);
+	}
+	ExecInitRangeTable(st->estate, rtable);
+	st->estate->es_output_cid = GetCurrentCommandId(true);
+	stream_target_open(st, &st->msg, msg_relid, 1, msg_columns, MSG_NCOLS);
+	stream_target_open(st, &st->del, del_relid, 2, del_columns, DEL_NCOLS);
+}
+
+static void
+stream_target_insert(StreamStore *st, StreamTarget *t, Datum *values, bool *nulls, int ncols)
+{
+	TupleTableSlot *slot = t->slot;
+	int			i;
+
+	ExecClearTuple(slot);
+	for (i = 0; i < slot->tts_tupleDescriptor->natts; i++)
+	{
+		slot->tts_values[i] = (Datum) 0;
+		slot->tts_isnull[i] = true;
+	}
+	for (i = 0; i < ncols; i++)
+	{
+		slot->tts_values[t->attno[i]] = values[i];
+		slot->tts_isnull[t->attno[i]] = nulls[i];
+	}
+	ExecStoreVirtualTuple(slot);
+	ExecSimpleRelationInsert(t->rri, st->estate, slot);
+	/* expressions of partial indexes and checks ran in per-tuple memory */
+	ResetPerTupleExprContext(st->estate);
+}
+
+/*
+ * Store one message and its pending delivery for every group (the caller
+ * holds the stream's publish lock, under which the group list is current).
+ */
+static void
+stream_store_message(StreamStore *st, const StreamRow *s, int32 origin, int64 hlc,
+					 int32 seq, Datum key, bool key_null, Datum headers,
+					 bool headers_null, Datum payload, Datum dedup, bool dedup_null,
+					 TimestampTz published_at)
+{
+	Datum		mv[MSG_NCOLS];
+	bool		mn[MSG_NCOLS];
+	Datum		dv[DEL_NCOLS];
+	bool		dn[DEL_NCOLS];
+	int64		pos = nextval_internal(st->seq, false);
+	int			i;
+
+	memset(mn, 0, sizeof(mn));
+	mv[MSG_STREAM_ID] = Int32GetDatum(s->stream_id);
+	mv[MSG_SEG] = Int32GetDatum(s->cur_seg);
+	mv[MSG_POS] = Int64GetDatum(pos);
+	mv[MSG_ORIGIN] = Int32GetDatum(origin);
+	mv[MSG_HLC] = Int64GetDatum(hlc);
+	mv[MSG_SEQ] = Int32GetDatum(seq);
+	mv[MSG_KEY] = key;
+	mn[MSG_KEY] = key_null;
+	mv[MSG_HEADERS] = headers;
+	mn[MSG_HEADERS] = headers_null;
+	mv[MSG_PAYLOAD] = payload;
+	mv[MSG_DEDUP_ID] = dedup;
+	mn[MSG_DEDUP_ID] = dedup_null;
+	mv[MSG_PUBLISHED_AT] = TimestampTzGetDatum(published_at);
+	/* the column's default, now() */
+	mv[MSG_STORED_AT] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	stream_target_insert(st, &st->msg, mv, mn, MSG_NCOLS);
+
+	memset(dn, 0, sizeof(dn));
+	dv[DEL_POS] = Int64GetDatum(pos);
+	dv[DEL_SEG] = Int32GetDatum(s->cur_seg);
+	dv[DEL_ORIGIN] = Int32GetDatum(origin);
+	dv[DEL_KEY] = key;
+	dn[DEL_KEY] = key_null;
+	/* the column defaults: deliverable at once, never delivered */
+	dv[DEL_VISIBLE_AT] = TimestampTzGetDatum(DT_NOBEGIN);
+	dv[DEL_DELIVERIES] = Int32GetDatum(0);
+	dv[DEL_CONSUMER] = (Datum) 0;
+	dn[DEL_CONSUMER] = true;
+	dv[DEL_DELIVERED_AT] = (Datum) 0;
+	dn[DEL_DELIVERED_AT] = true;
+	for (i = 0; i < s->ngroups; i++)
+	{
+		dv[DEL_GROUP_ID] = Int32GetDatum(s->groups[i]);
+		stream_target_insert(st, &st->del, dv, dn, DEL_NCOLS);
+	}
+}
+
+static void
+stream_store_close(StreamStore *st)
+{
+	StreamTarget *targets[2] = {&st->msg, &st->del};
+	int			i;
+
+	for (i = 0; i < 2; i++)
+	{
+		ExecCloseIndices(targets[i]->rri);
+		table_close(targets[i]->rel, NoLock);
+	}
+	ExecResetTupleTable(st->estate->es_tupleTable, false);
+	FreeExecutorState(st->estate);
+	/* make the rows visible to the rest of the caller's transaction */
+	CommandCounterIncrement();
+}
+
+/*
+ * publish(stream, payload, key, headers, dedup_id) RETURNS text
+ */
+PG_FUNCTION_INFO_V1(stream_publish_sql);
+Datum
+stream_publish_sql(PG_FUNCTION_ARGS)
+{
+	StreamRow	s;
+	StreamStore st;
+	int32		me = EdgeCrdtLocalNodeId(false);
+	char	   *payload_text = NULL;
+	int64		h;
+	TimestampTz at;
+	int			i;
+	text	   *result = NULL;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	stream_lookup_locked(PG_GETARG_DATUM(0), PG_ARGISNULL(0), &s);
+
+	if (!PG_ARGISNULL(1))
+		payload_text = jsonb_text(PG_GETARG_DATUM(1));
+	if (PG_ARGISNULL(1) || !PG_ARGISNULL(2) || !PG_ARGISNULL(3) || !PG_ARGISNULL(4) ||
+		strlen(payload_text) > STREAM_MAX_PAYLOAD)
+	{
+		Oid			argtypes[4] = {JSONBOID, TEXTOID, JSONBOID, TEXTOID};
+		Datum		cv[4];
+		char		cn[4];
+
+		for (i = 0; i < 4; i++)
+		{
+			cv[i] = PG_ARGISNULL(i + 1) ? (Datum) 0 : PG_GETARG_DATUM(i + 1);
+			cn[i] = PG_ARGISNULL(i + 1) ? 'n' : ' ';
+		}
+		/* raises the error, if there is one */
+		stream_raise_via("SELECT edge_crdt._stream_check_message($1, $2, $3, $4)",
+						 4, argtypes, cv, cn);
+	}
+
+	if (!PG_ARGISNULL(4))
+	{
+		Oid			argtypes[4] = {INT4OID, INT4OID, TEXTOID, INTERVALOID};
+		Datum		dv[4];
+
+		stream_take_lock(s.stream_id, STREAM_LOCK_DEDUP,
+						 DatumGetUInt32(DirectFunctionCall1Coll(hashtext, DEFAULT_COLLATION_OID,
+																		PG_GETARG_DATUM(4))),
+						 ExclusiveLock);
+		dv[0] = Int32GetDatum(s.stream_id);
+		dv[1] = Int32GetDatum(me);
+		dv[2] = PG_GETARG_DATUM(4);
+		dv[3] = IntervalPGetDatum(&s.retention);
+		if (SPI_execute_with_args("SELECT m.hlc, m.origin, m.seq FROM edge_crdt.stream_message m "
+								  "WHERE m.stream_id = $1 AND m.origin = $2 AND m.dedup_id = $3 "
+								  "AND m.published_at >= now() - $4 ORDER BY m.pos LIMIT 1",
+								  4, argtypes, dv, NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "dedup lookup failed");
+		if (SPI_processed == 1)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[0];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		isnull;
+
+			h = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+			result = stream_message_id(h,
+									   DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull)),
+									   DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull)));
+		}
+	}
+
+	if (result == NULL)
+	{
+		h = HlcNow();
+		at = stream_hlc_timestamp(h);
+
+		stream_store_open(&st, s.stream_id, s.cur_seg);
+		stream_store_message(&st, &s, me, h, 0,
+							 PG_GETARG_DATUM(2), PG_ARGISNULL(2),
+							 PG_GETARG_DATUM(3), PG_ARGISNULL(3),
+							 PG_GETARG_DATUM(1),
+							 PG_GETARG_DATUM(4), PG_ARGISNULL(4), at);
+		stream_store_close(&st);
+
+		StreamWakeAtCommit(s.stream_id);
+		if (s.global)
+			stream_emit(TextDatumGetCString(PG_GETARG_DATUM(0)), me, h, 0,
+						PG_ARGISNULL(2) ? NULL : TextDatumGetCString(PG_GETARG_DATUM(2)),
+						PG_ARGISNULL(3) ? NULL : jsonb_text(PG_GETARG_DATUM(3)),
+						payload_text,
+						PG_ARGISNULL(4) ? NULL : TextDatumGetCString(PG_GETARG_DATUM(4)),
+						at);
+		result = stream_message_id(h, me, 0);
+	}
+
+	/* result was allocated inside SPI: copy it out */
+	{
+		Size		len = VARSIZE(result);
+		text	   *copy = (text *) SPI_palloc(len);
+
+		memcpy(copy, result, len);
+		result = copy;
+	}
+	SPI_finish();
+	PG_RETURN_TEXT_P(result);
+}
+
+/*
+ * publish_batch(stream, payloads jsonb[]) RETURNS SETOF text
+ */
+PG_FUNCTION_INFO_V1(stream_publish_batch_sql);
+Datum
+stream_publish_batch_sql(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	StreamRow	s;
+	StreamStore st;
+	int32		me;
+	ArrayType  *arr;
+	Datum	   *elems;
+	bool	   *enulls;
+	int			n;
+	int			i;
+	char	  **texts;
+	int64		h;
+	TimestampTz at;
+	char	   *name;
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	stream_lookup_locked(PG_GETARG_DATUM(0), PG_ARGISNULL(0), &s);
+	me = EdgeCrdtLocalNodeId(false);
+	if (PG_ARGISNULL(1))
+	{
+		SPI_finish();
+		PG_RETURN_NULL();
+	}
+	arr = PG_GETARG_ARRAYTYPE_P(1);
+	deconstruct_array(arr, JSONBOID, -1, false, TYPALIGN_INT, &elems, &enulls, &n);
+	if (n == 0)
+	{
+		SPI_finish();
+		PG_RETURN_NULL();
+	}
+	if (n > STREAM_MAX_BATCH)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many messages in one batch"),
+				 errdetail("The batch has %d messages; the limit is %d.", n, STREAM_MAX_BATCH)));
+	texts = palloc(sizeof(char *) * n);
+	for (i = 0; i < n; i++)
+	{
+		texts[i] = enulls[i] ? NULL : jsonb_text(elems[i]);
+		if (enulls[i] || strlen(texts[i]) > STREAM_MAX_PAYLOAD)
+		{
+			Oid			argtypes[1] = {JSONBOID};
+			char		cn[1] = {enulls[i] ? 'n' : ' '};
+
+			stream_raise_via("SELECT edge_crdt._stream_check_message($1, NULL, NULL, NULL)",
+							 1, argtypes, &elems[i], cn);
+		}
+	}
+
+	/* one clock reading for the batch; seq orders its messages */
+	h = HlcNow();
+	at = stream_hlc_timestamp(h);
+	stream_store_open(&st, s.stream_id, s.cur_seg);
+	for (i = 0; i < n; i++)
+		stream_store_message(&st, &s, me, h, i, (Datum) 0, true, (Datum) 0, true,
+							 elems[i], (Datum) 0, true, at);
+	stream_store_close(&st);
+	StreamWakeAtCommit(s.stream_id);
+
+	name = TextDatumGetCString(PG_GETARG_DATUM(0));
+	for (i = 0; i < n; i++)
+	{
+		Datum		id;
+		bool		isnull = false;
+
+		if (s.global)
+			stream_emit(name, me, h, i, NULL, NULL, texts[i], NULL, at);
+		id = PointerGetDatum(stream_message_id(h, me, i));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &id, &isnull);
+	}
+	SPI_finish();
+	PG_RETURN_NULL();
+}
+
+/*
+ * Positions of the messages this backend delivered by read_group and has
+ * not acknowledged yet, by (stream, id), so that ack can delete their
+ * delivery rows without looking the ids up in the messages.  A message's
+ * id and position never change and are never reused in a stream (a dropped
+ * and re-created stream has a new stream id); the map is emptied with the
+ * stream cache (which also covers a dropped and re-created extension) and
+ * when it grows large.  Ids not in the map take the full path.
+ */
+typedef struct DeliveredKey
+{
+	int32		stream_id;
+	int32		origin;
+	int64		hlc;
+	int32		seq;
+	int32		pad;			/* zero: keys are compared as bytes */
+} DeliveredKey;
+
+typedef struct DeliveredEntry
+{
+	DeliveredKey key;
+	int64		pos;
+} DeliveredEntry;
+
+#define STREAM_DELIVERED_MAX	65536
+
+static HTAB *delivered_map = NULL;
+static uint64 delivered_gen = 0;
+
+static void
+stream_delivered_check(void)
+{
+	if (delivered_map != NULL &&
+		(delivered_gen != stream_cache_gen ||
+		 hash_get_num_entries(delivered_map) >= STREAM_DELIVERED_MAX))
+	{
+		hash_destroy(delivered_map);
+		delivered_map = NULL;
+	}
+	if (delivered_map == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(DeliveredKey);
+		ctl.entrysize = sizeof(DeliveredEntry);
+		delivered_map = hash_create("edge_crdt delivered messages", 256, &ctl,
+									HASH_ELEM | HASH_BLOBS);
+		delivered_gen = stream_cache_gen;
+	}
+}
+
+static void
+stream_delivered_remember(int32 stream_id, int32 origin, int64 hlc, int32 seq, int64 pos)
+{
+	DeliveredKey key;
+	DeliveredEntry *entry;
+
+	stream_delivered_check();
+	memset(&key, 0, sizeof(key));
+	key.stream_id = stream_id;
+	key.origin = origin;
+	key.hlc = hlc;
+	key.seq = seq;
+	entry = hash_search(delivered_map, &key, HASH_ENTER, NULL);
+	entry->pos = pos;
+}
+
+/* An interval compared with another, as SQL compares them. */
+static int
+stream_interval_cmp(Datum a, const Interval *b)
+{
+	return DatumGetInt32(DirectFunctionCall2(interval_cmp, a, IntervalPGetDatum(b)));
+}
+
+/*
+ * read_group(stream, grp, consumer, count, visibility, wait)
+ *	 RETURNS TABLE (id, origin, key, payload, headers, deliveries, published_at)
+ */
+PG_FUNCTION_INFO_V1(stream_read_group_sql);
+Datum
+stream_read_group_sql(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan_take_other = NULL;
+	static SPIPlanPtr plan_dead = NULL;
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	GroupRow	g;
+	StreamPlans *plans = NULL;
+	Interval	zero;
+	Interval	hour;
+	TimestampTz deadline;
+	int32		count;
+	bool		found = false;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	stream_group_lookup_cached(fcinfo, &g);
+
+	if (PG_ARGISNULL(2) || VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(2)) == 0 ||
+		VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(2)) > STREAM_MAX_NAME)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid consumer name"),
+				 errdetail("A consumer name is 1 to 200 bytes.")));
+	if (PG_ARGISNULL(3) || PG_GETARG_INT32(3) < 1 || PG_GETARG_INT32(3) > STREAM_MAX_COUNT)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("count must be between 1 and 10000")));
+	count = PG_GETARG_INT32(3);
+	memset(&zero, 0, sizeof(zero));
+	memset(&hour, 0, sizeof(hour));
+	hour.time = USECS_PER_HOUR;
+	if (PG_ARGISNULL(4) || stream_interval_cmp(PG_GETARG_DATUM(4), &zero) <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("visibility must be a positive interval")));
+	if (PG_ARGISNULL(5) || stream_interval_cmp(PG_GETARG_DATUM(5), &zero) < 0 ||
+		stream_interval_cmp(PG_GETARG_DATUM(5), &hour) > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("wait must be between 0 and 1 hour")));
+	if (stream_interval_cmp(PG_GETARG_DATUM(5), &zero) > 0 &&
+		XactIsoLevel != XACT_READ_COMMITTED)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("read_group can wait only in a READ COMMITTED transaction"),
+				 errdetail("A transaction snapshot would never show messages published while waiting.")));
+	deadline = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+													   TimestampTzGetDatum(GetCurrentTimestamp()),
+													   PG_GETARG_DATUM(5)));
+
+	if (g.shared)
+	{
+		plans = stream_plans_for(g.stream_id);
+		if (plans->take == NULL)
+		{
+			Oid			argtypes[6] = {INT4OID, TIMESTAMPTZOID, INT4OID, INTERVALOID,
+			TEXTOID, INT4OID};
+			char	   *sql;
+
+			/*
+			 * One statement: the first count deliverable messages in arrival
+			 * order, skipping rows other transactions hold; those below
+			 * max_deliveries are marked delivered and returned with their
+			 * message, the others come back flagged dead (still locked by
+			 * us) for _stream_dead_letter.  The message is read from this
+			 * stream's partition by one index probe per row.
+			 */
+			sql = psprintf("WITH c AS MATERIALIZED ("
+						   " SELECT d.pos, d.deliveries FROM edge_crdt.stream_delivery d"
+						   " WHERE d.group_id = $1 AND d.visible_at <= $2"
+						   " ORDER BY d.pos LIMIT $3 FOR UPDATE SKIP LOCKED),"
+						   "u AS ("
+						   " UPDATE edge_crdt.stream_delivery d"
+						   " SET visible_at = $2 + $4, deliveries = d.deliveries + 1,"
+						   " consumer = $5, delivered_at = $2"
+						   " WHERE d.group_id = $1"
+						   " AND d.pos = ANY (ARRAY(SELECT c.pos FROM c WHERE c.deliveries < $6))"
+						   " RETURNING d.pos, d.seg, d.deliveries) "
+						   "SELECT u.pos, false AS dead,"
+						   " m.hlc::text || '-' || m.origin::text || '-' || m.seq::text,"
+						   " m.origin, m.key, m.payload, m.headers, u.deliveries, m.published_at,"
+						   " m.hlc, m.seq"
+						   " FROM u CROSS JOIN LATERAL ("
+						   " SELECT * FROM edge_crdt.stream_msg_%d x"
+						   " WHERE x.seg = u.seg AND x.pos = u.pos LIMIT 1) m "
+						   "UNION ALL "
+						   "SELECT c.pos, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
+						   " FROM c WHERE c.deliveries >= $6 "
+						   "ORDER BY 1",
+						   g.stream_id);
+			plans->take = stream_prepare(sql, 6, argtypes);
+			pfree(sql);
+		}
+	}
+
+	for (;;)
+	{
+		if (g.shared)
+		{
+			Datum		values[6];
+			int			ndead = 0;
+			Datum	   *dead = NULL;
+			uint64		r;
+
+			values[0] = Int32GetDatum(g.group_id);
+			values[1] = TimestampTzGetDatum(GetCurrentTimestamp());
+			values[2] = Int32GetDatum(count);
+			values[3] = PG_GETARG_DATUM(4);
+			values[4] = PG_GETARG_DATUM(2);
+			values[5] = Int32GetDatum(g.max_deliveries);
+			stream_exec(plans->take, values, NULL, SPI_OK_SELECT);
+			for (r = 0; r < SPI_processed; r++)
+			{
+				HeapTuple	tup = SPI_tuptable->vals[r];
+				TupleDesc	desc = SPI_tuptable->tupdesc;
+				bool		isnull;
+				Datum		out[7];
+				bool		outnull[7];
+				int			i;
+
+				if (DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull)))
+				{
+					if (dead == NULL)
+						dead = palloc(sizeof(Datum) * SPI_processed);
+					dead[ndead++] = SPI_getbinval(tup, desc, 1, &isnull);
+					continue;
+				}
+				for (i = 0; i < 7; i++)
+					out[i] = SPI_getbinval(tup, desc, i + 3, &outnull[i]);
+				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out, outnull);
+				found = true;
+				stream_delivered_remember(g.stream_id, DatumGetInt32(out[1]),
+										  DatumGetInt64(SPI_getbinval(tup, desc, 10, &isnull)),
+										  DatumGetInt32(SPI_getbinval(tup, desc, 11, &isnull)),
+										  DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)));
+			}
+			if (ndead > 0)
+			{
+				Oid			argtypes[3] = {INT4OID, INT4OID, INT8ARRAYOID};
+				Datum		dv[3];
+
+				if (plan_dead == NULL)
+					plan_dead = stream_prepare("SELECT edge_crdt._stream_dead_letter(s, g, $3) "
+											   "FROM edge_crdt.stream s, edge_crdt.stream_group g "
+											   "WHERE s.stream_id = $1 AND g.group_id = $2",
+											   3, argtypes);
+				dv[0] = Int32GetDatum(g.stream_id);
+				dv[1] = Int32GetDatum(g.group_id);
+				dv[2] = PointerGetDatum(construct_array(dead, ndead, INT8OID, 8,
+														FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+				stream_exec(plan_dead, dv, NULL, SPI_OK_SELECT);
+			}
+		}
+		else
+		{
+			Datum		values[5];
+			uint64		r;
+
+			if (plan_take_other == NULL)
+			{
+				Oid			argtypes[5] = {INT4OID, INT4OID, TEXTOID, INT4OID, INTERVALOID};
+
+				plan_take_other = stream_prepare("SELECT x.* FROM edge_crdt.stream s, "
+												 "edge_crdt.stream_group g, "
+												 "edge_crdt._stream_take(s, g, $3, $4, $5) x "
+												 "WHERE s.stream_id = $1 AND g.group_id = $2",
+												 5, argtypes);
+			}
+			values[0] = Int32GetDatum(g.stream_id);
+			values[1] = Int32GetDatum(g.group_id);
+			values[2] = PG_GETARG_DATUM(2);
+			values[3] = Int32GetDatum(count);
+			values[4] = PG_GETARG_DATUM(4);
+			stream_exec(plan_take_other, values, NULL, SPI_OK_SELECT);
+			for (r = 0; r < SPI_processed; r++)
+			{
+				HeapTuple	tup = SPI_tuptable->vals[r];
+				Datum		out[7];
+				bool		outnull[7];
+				int			i;
+
+				for (i = 0; i < 7; i++)
+					out[i] = SPI_getbinval(tup, SPI_tuptable->tupdesc, i + 1, &outnull[i]);
+				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out, outnull);
+				found = true;
+			}
+		}
+		if (found || GetCurrentTimestamp() >= deadline)
+			break;
+
+		/*
+		 * First time: registers as a waiter and returns at once, so that we
+		 * look again; later: sleeps until a publish to this stream commits.
+		 */
+		StreamWait(g.stream_id, deadline);
+	}
+	SPI_finish();
+	PG_RETURN_NULL();
+}
+
+/* [0-9]{1,18}-[1-9][0-9]{0,8}-[0-9]{1,9}: certainly a valid id. */
+static bool
+stream_id_plain(const char *p, int len)
+{
+	const char *end = p + len;
+	int			part;
+	static const int maxlen[3] = {18, 9, 9};
+
+	for (part = 0; part < 3; part++)
+	{
+		const char *start = p;
+
+		if (part == 1 && (p >= end || *p == '0'))
+			return false;
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+		if (p == start || p - start > maxlen[part])
+			return false;
+		if (part < 2)
+		{
+			if (p >= end || *p != '-')
+				return false;
+			p++;
+		}
+	}
+	return p == end;
+}
+
+static void stream_ack_fail(FunctionCallInfo fcinfo, Datum done_ids);
+
+static int
+stream_cmp_int64(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * ack of ids that this backend delivered (all of them in the delivered map):
+ * delete the delivery rows by position.  Returns false, having done
+ * nothing, if an id is not in the map.
+ */
+static bool
+stream_ack_delivered(FunctionCallInfo fcinfo, const GroupRow *g, Datum *ids, int n,
+					 int64 *done)
+{
+	static SPIPlanPtr plan = NULL;
+	int64	   *pos = palloc(sizeof(int64) * n);
+	DeliveredKey *keys = palloc0(sizeof(DeliveredKey) * n);
+	Datum	   *posd;
+	int			npos = 0;
+	int			i;
+	Datum		values[2];
+	bool	   *deleted;
+
+	stream_delivered_check();
+	for (i = 0; i < n; i++)
+	{
+		char		buf[64];
+		int			len = VARSIZE_ANY_EXHDR(DatumGetPointer(ids[i]));
+		char	   *p;
+		DeliveredEntry *entry;
+
+		/* plain ids: digits and two dashes, at most 38 bytes */
+		memcpy(buf, VARDATA_ANY(DatumGetPointer(ids[i])), len);
+		buf[len] = '\0';
+		keys[i].stream_id = g->stream_id;
+		keys[i].hlc = strtoll(buf, &p, 10);
+		keys[i].origin = (int32) strtol(p + 1, &p, 10);
+		keys[i].seq = (int32) strtol(p + 1, &p, 10);
+		entry = hash_search(delivered_map, &keys[i], HASH_FIND, NULL);
+		if (entry == NULL)
+			return false;
+		pos[i] = entry->pos;
+	}
+	/* distinct ids are distinct positions */
+	qsort(pos, n, sizeof(int64), stream_cmp_int64);
+	posd = palloc(sizeof(Datum) * n);
+	for (i = 0; i < n; i++)
+		if (i == 0 || pos[i] != pos[i - 1])
+		{
+			pos[npos] = pos[i];
+			posd[npos++] = Int64GetDatum(pos[i]);
+		}
+
+	if (plan == NULL)
+	{
+		Oid			argtypes[2] = {INT4OID, INT8ARRAYOID};
+
+		plan = stream_prepare("DELETE FROM edge_crdt.stream_delivery d "
+							  "WHERE d.group_id = $1 AND d.pos = ANY ($2) RETURNING d.pos",
+							  2, argtypes);
+	}
+	values[0] = Int32GetDatum(g->group_id);
+	values[1] = PointerGetDatum(construct_array(posd, npos, INT8OID, 8, FLOAT8PASSBYVAL,
+												TYPALIGN_DOUBLE));
+	stream_exec(plan, values, NULL, SPI_OK_DELETE_RETURNING);
+	*done = (int64) SPI_processed;
+
+	deleted = palloc0(sizeof(bool) * npos);
+	for (i = 0; i < (int) SPI_processed; i++)
+	{
+		bool		isnull;
+		int64		p = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+												   SPI_tuptable->tupdesc, 1, &isnull));
+		int64	   *hit = bsearch(&p, pos, npos, sizeof(int64), stream_cmp_int64);
+
+		if (hit)
+			deleted[hit - pos] = true;
+	}
+	if (*done < npos)
+	{
+		/* the ids whose rows we deleted, for the error's list of the others */
+		Datum	   *done_ids = palloc(sizeof(Datum) * n);
+		int			ndone = 0;
+
+		for (i = 0; i < n; i++)
+		{
+			DeliveredEntry *entry = hash_search(delivered_map, &keys[i], HASH_FIND, NULL);
+			int64	   *hit = bsearch(&entry->pos, pos, npos, sizeof(int64), stream_cmp_int64);
+
+			if (deleted[hit - pos])
+				done_ids[ndone++] = ids[i];
+		}
+		stream_ack_fail(fcinfo, PointerGetDatum(construct_array(done_ids, ndone, TEXTOID, -1,
+																false, TYPALIGN_INT)));
+	}
+	/* acknowledged: forget them (an error above rolls everything back) */
+	for (i = 0; i < n; i++)
+		(void) hash_search(delivered_map, &keys[i], HASH_REMOVE, NULL);
+	return true;
+}
+
+/*
+ * ack(stream, grp, ids text[]) RETURNS bigint
+ */
+PG_FUNCTION_INFO_V1(stream_ack_sql);
+Datum
+stream_ack_sql(PG_FUNCTION_ARGS)
+{
+	GroupRow	g;
+	StreamPlans *plans;
+	bool		plain = !PG_ARGISNULL(2);
+	int64		wanted;
+	int64		done = 0;
+	Datum		done_ids = (Datum) 0;
+	bool		isnull;
+	Datum		values[2];
+	char		nulls[2] = {' ', ' '};
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	stream_group_lookup_cached(fcinfo, &g);
+
+	/* ids that certainly fit their types take the fast paths */
+	if (plain)
+	{
+		ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(2);
+		Datum	   *elems;
+		bool	   *enulls;
+		int			n;
+		int			i;
+
+		deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &enulls, &n);
+		for (i = 0; i < n && plain; i++)
+			plain = !enulls[i] &&
+				stream_id_plain(VARDATA_ANY(DatumGetPointer(elems[i])),
+								VARSIZE_ANY_EXHDR(DatumGetPointer(elems[i])));
+		if (plain && n > 0 && stream_ack_delivered(fcinfo, &g, elems, n, &done))
+		{
+			SPI_finish();
+			PG_RETURN_INT64(done);
+		}
+	}
+	if (!plain)
+	{
+		Oid			argtypes[1] = {TEXTARRAYOID};
+		Datum		v = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
+		char		n = PG_ARGISNULL(2) ? 'n' : ' ';
+
+		/* raises the error; ids that are valid but long pass */
+		stream_raise_via("SELECT count(*) FROM edge_crdt._stream_parse_ids($1)",
+						 1, argtypes, &v, &n);
+	}
+
+	plans = stream_plans_for(g.stream_id);
+	if (plans->ack == NULL)
+	{
+		Oid			argtypes[2] = {INT4OID, TEXTARRAYOID};
+		char	   *sql;
+
+		sql = psprintf("WITH want AS ("
+					   " SELECT DISTINCT i AS id, split_part(i, '-', 1)::int8 AS hlc,"
+					   " split_part(i, '-', 2)::int4 AS origin, split_part(i, '-', 3)::int4 AS seq"
+					   " FROM unnest($2) i),"
+					   "msg AS ("
+					   " SELECT w.id, m.pos FROM want w CROSS JOIN LATERAL ("
+					   " SELECT x.pos FROM edge_crdt.stream_msg_%d x"
+					   " WHERE x.hlc = w.hlc AND x.origin = w.origin AND x.seq = w.seq LIMIT 1) m),"
+					   "del AS ("
+					   " DELETE FROM edge_crdt.stream_delivery d"
+					   " WHERE d.group_id = $1 AND d.pos = ANY (ARRAY(SELECT msg.pos FROM msg))"
+					   " RETURNING d.pos) "
+					   "SELECT (SELECT count(*) FROM want), (SELECT count(*) FROM del),"
+					   " (SELECT array_agg(msg.id) FROM msg JOIN del USING (pos))",
+					   g.stream_id);
+		plans->ack = stream_prepare(sql, 2, argtypes);
+		pfree(sql);
+	}
+	values[0] = Int32GetDatum(g.group_id);
+	values[1] = PG_GETARG_DATUM(2);
+	stream_exec(plans->ack, values, nulls, SPI_OK_SELECT);
+	wanted = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	done = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	if (done < wanted)
+	{
+		done_ids = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
+		if (isnull)
+			done_ids = PointerGetDatum(construct_empty_array(TEXTOID));
+		stream_ack_fail(fcinfo, done_ids);
+	}
+	SPI_finish();
+	PG_RETURN_INT64(done);
+}
+
+/* ack's error: some of the ids (all but done_ids) are not pending. */
+static void
+stream_ack_fail(FunctionCallInfo fcinfo, Datum done_ids)
+{
+	Oid			argtypes[2] = {TEXTARRAYOID, TEXTARRAYOID};
+	Datum		mv[2];
+	char		mn[2] = {' ', ' '};
+	int64		missing;
+	char	   *detail;
+	bool		isnull;
+
+	mv[0] = PG_GETARG_DATUM(2);
+	mv[1] = done_ids;
+	if (SPI_execute_with_args("SELECT count(*), array_to_string((array_agg(i ORDER BY i))[1:5], ', ') "
+							  "FROM (SELECT DISTINCT i FROM unnest($1) i) x "
+							  "WHERE NOT i = ANY ($2)",
+							  2, argtypes, mv, mn, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not list the messages not pending");
+	missing = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	detail = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("cannot acknowledge " INT64_FORMAT " message(s) not pending in consumer group \"%s\" of stream \"%s\"",
+					missing, TextDatumGetCString(PG_GETARG_DATUM(1)),
+					TextDatumGetCString(PG_GETARG_DATUM(0))),
+			 errdetail("Not pending: %s.", detail ? detail : ""),
+			 errhint("The message was acknowledged already (perhaps by another consumer after its visibility timeout expired) or trimmed; roll back this transaction so that its effects are not applied twice.")));
+}
+
+/* _stream_forget(stream_id): free this backend's plans of a dropped stream. */
+PG_FUNCTION_INFO_V1(stream_forget_sql);
+Datum
+stream_forget_sql(PG_FUNCTION_ARGS)
+{
+	int32		stream_id = PG_GETARG_INT32(0);
+	StreamPlans *entry;
+
+	if (stream_plans == NULL)
+		PG_RETURN_VOID();
+	entry = hash_search(stream_plans, &stream_id, HASH_FIND, NULL);
+	if (entry == NULL)
+		PG_RETURN_VOID();
+	if (entry->take)
+		SPI_freeplan(entry->take);
+	if (entry->ack)
+		SPI_freeplan(entry->ack);
+	(void) hash_search(stream_plans, &stream_id, HASH_REMOVE, NULL);
+	PG_RETURN_VOID();
+}

@@ -450,7 +450,7 @@ peer_stream(int32 our_node)
 
 	snprintf(cmd, sizeof(cmd),
 			 "START_REPLICATION SLOT \"" EDGE_CRDT_SLOT_FMT "\" LOGICAL %X/%X "
-			 "(proto_version '%d', subscriber_node_id '%d')",
+			 "(proto_version '%d', subscriber_node_id '%d', batch 'on')",
 			 our_node, LSN_FORMAT_ARGS(startpos), WIRE_PROTO_VERSION, our_node);
 	res = PeerExec(peer_conn, cmd, PGRES_COPY_BOTH, PeerReplyDeadline(),
 				   "start streaming");
@@ -724,7 +724,27 @@ peer_handle_message(const char *data, int len)
 				my_slot->received_lsn = last_received;
 				if (end > my_slot->peer_wal_end)
 					my_slot->peer_wal_end = end;
-				peer_apply(s.data + s.cursor, s.len - s.cursor);
+
+				/* Frames: uint32 length + wire message (wire.h, batch). */
+				while (s.cursor < s.len)
+				{
+					uint32		flen;
+
+					if (s.len - s.cursor < 4)
+						ereport(ERROR,
+								(errcode(ERRCODE_PROTOCOL_VIOLATION),
+								 errmsg("invalid change set from peer \"%s\"", peer_name),
+								 errdetail("A frame header is truncated.")));
+					flen = pq_getmsgint(&s, 4);
+					if (flen > (uint32) (s.len - s.cursor))
+						ereport(ERROR,
+								(errcode(ERRCODE_PROTOCOL_VIOLATION),
+								 errmsg("invalid change set from peer \"%s\"", peer_name),
+								 errdetail("A frame of %u bytes has only %d left.",
+										   flen, s.len - s.cursor)));
+					peer_apply(s.data + s.cursor, (int) flen);
+					s.cursor += flen;
+				}
 				break;
 			}
 		case 'k':
@@ -761,17 +781,24 @@ peer_send_feedback(bool force, bool request_reply)
 	XLogRecPtr	flushed = InvalidXLogRecPtr;
 	TimestampTz now = GetCurrentTimestamp();
 	StringInfoData buf;
+	ListCell   *lc;
+	int			ndone = 0;
 
-	while (flush_pending != NIL)
+	/*
+	 * Drop the durable ones in one go: during a catch-up thousands are
+	 * pending, and removing them one by one moves the rest each time.
+	 */
+	foreach(lc, flush_pending)
 	{
-		FlushPending *fp = linitial(flush_pending);
+		FlushPending *fp = lfirst(lc);
 
 		if (fp->local_end > local_flush)
 			break;
 		flushed = fp->remote_end;
-		flush_pending = list_delete_first(flush_pending);
 		pfree(fp);
+		ndone++;
 	}
+	flush_pending = list_delete_first_n(flush_pending, ndone);
 	if (flush_pending == NIL && !in_remote_txn)
 		flushed = last_received;
 	else if (flushed == InvalidXLogRecPtr)

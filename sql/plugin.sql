@@ -76,8 +76,35 @@ SELECT plug_show(edge_crdt.changeset_to_json(data))
 FROM pg_logical_slot_get_binary_changes('plug_slot', NULL, NULL, 'origins', 'any');
 SELECT pg_replication_origin_drop('edge_crdt_4242');
 
+-- batch 'on' (what the replicator asks for): a transaction's messages in
+-- one write, as frames of uint32 length + wire message
+CREATE FUNCTION plug_frames(data bytea) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	pos		int := 0;
+	len		int;
+	kinds	text := '';
+BEGIN
+	WHILE pos < length(data) LOOP
+		len := (get_byte(data, pos) << 24) | (get_byte(data, pos + 1) << 16)
+			| (get_byte(data, pos + 2) << 8) | get_byte(data, pos + 3);
+		kinds := kinds || chr(get_byte(data, pos + 5));
+		pos := pos + 4 + len;
+	END LOOP;
+	RETURN CASE WHEN pos = length(data) THEN kinds ELSE 'frames overrun the write' END;
+END;
+$$;
+BEGIN;
+INSERT INTO plug_t VALUES (6, 'batched', 6, NULL);
+INSERT INTO plug_t VALUES (7, 'batched', 7, NULL);
+SELECT 'ok' FROM pg_logical_emit_message(true, 'edge_crdt', 'P');
+COMMIT;
+INSERT INTO plug_t VALUES (8, 'alone', 8, NULL);
+SELECT plug_frames(data) FROM pg_logical_slot_peek_binary_changes('plug_slot', NULL, NULL, 'batch', 'on');
+SELECT count(*) AS writes_unbatched FROM pg_logical_slot_get_binary_changes('plug_slot', NULL, NULL, 'batch', 'off');
+
 -- option errors
 SELECT count(*) FROM pg_logical_slot_peek_binary_changes('plug_slot', NULL, NULL, 'proto_version', '2');
+SELECT count(*) FROM pg_logical_slot_peek_binary_changes('plug_slot', NULL, NULL, 'batch', 'maybe');
 SELECT count(*) FROM pg_logical_slot_peek_binary_changes('plug_slot', NULL, NULL, 'origins', 'some');
 SELECT count(*) FROM pg_logical_slot_peek_binary_changes('plug_slot', NULL, NULL, 'colour', 'blue');
 SELECT count(*) FROM pg_logical_slot_peek_changes('plug_slot', NULL, NULL);
@@ -85,3 +112,4 @@ SELECT count(*) FROM pg_logical_slot_peek_changes('plug_slot', NULL, NULL);
 SELECT pg_drop_replication_slot('plug_slot');
 DROP TABLE plug_t, plug_other, plug_copy;
 DROP FUNCTION plug_show(jsonb);
+DROP FUNCTION plug_frames(bytea);

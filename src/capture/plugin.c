@@ -20,6 +20,9 @@
  *
  * Options (START_REPLICATION ... (name 'value', ...)):
  *	  proto_version		 wire protocol version; only 1 exists (default 1)
+ *	  batch				 "off" (default): one wire message per write;
+ *						 "on": frames, a transaction's messages batched
+ *						 into few writes (wire.h, WIRE_BATCH_BYTES)
  *	  subscriber_node_id the node id of the receiving node (informational)
  *	  origins			 "local" (default): only changes made on this node,
  *						 "any": also changes that were applied from peers
@@ -38,6 +41,7 @@
 #include "catalog/namespace.h"
 #include "commands/defrem.h"
 #include "fmgr.h"
+#include "port/pg_bswap.h"
 #include "replication/logical.h"
 #include "replication/origin.h"
 #include "replication/output_plugin.h"
@@ -56,6 +60,8 @@ typedef struct PluginData
 	int			proto_version;
 	int32		subscriber_node;
 	bool		any_origin;
+	bool		batch;
+	StringInfoData pending;		/* batch: frames not written yet */
 	int32		local_node;		/* read lazily from edge_crdt.node */
 } PluginData;
 
@@ -102,6 +108,12 @@ plugin_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt,
 	data->context = AllocSetContextCreate(ctx->context, "edge_crdt output",
 										  ALLOCSET_DEFAULT_SIZES);
 	data->proto_version = WIRE_PROTO_VERSION;
+	{
+		MemoryContext old = MemoryContextSwitchTo(ctx->context);
+
+		initStringInfo(&data->pending);
+		MemoryContextSwitchTo(old);
+	}
 	ctx->output_plugin_private = data;
 	opt->output_type = OUTPUT_PLUGIN_BINARY_OUTPUT;
 	opt->receive_rewrites = false;
@@ -130,6 +142,14 @@ plugin_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt,
 		}
 		else if (strcmp(elem->defname, "subscriber_node_id") == 0)
 			data->subscriber_node = pg_strtoint32(value);
+		else if (strcmp(elem->defname, "batch") == 0)
+		{
+			if (!parse_bool(value, &data->batch))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("invalid value \"%s\" for option \"batch\"", value),
+						 errhint("Valid values are \"on\" and \"off\".")));
+		}
 		else if (strcmp(elem->defname, "origins") == 0)
 		{
 			if (strcmp(value, "local") == 0)
@@ -147,7 +167,7 @@ plugin_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("option \"%s\" of output plugin edge_crdt is unknown",
 							elem->defname),
-					 errhint("Known options are proto_version, subscriber_node_id and origins.")));
+					 errhint("Known options are proto_version, subscriber_node_id, origins and batch.")));
 	}
 }
 
@@ -210,15 +230,42 @@ plugin_origin_node(PluginData *data, RepOriginId origin_id)
 }
 
 static void
+plugin_flush(LogicalDecodingContext *ctx)
+{
+	PluginData *data = ctx->output_plugin_private;
+
+	if (data->pending.len == 0)
+		return;
+	OutputPluginPrepareWrite(ctx, true);
+	appendBinaryStringInfo(ctx->out, data->pending.data, data->pending.len);
+	OutputPluginWrite(ctx, true);
+	resetStringInfo(&data->pending);
+}
+
+/* Send a message, or with batch add it to the pending frames. */
+static void
 plugin_write(LogicalDecodingContext *ctx, const WireMessage *msg)
 {
+	PluginData *data = ctx->output_plugin_private;
 	CrdtBuf		buf;
 
 	crdt_buf_init(&buf, crdt_palloc, 256);
 	wire_encode(&buf, msg);
-	OutputPluginPrepareWrite(ctx, true);
-	appendBinaryStringInfo(ctx->out, buf.data, buf.len);
-	OutputPluginWrite(ctx, true);
+	if (!data->batch)
+	{
+		OutputPluginPrepareWrite(ctx, true);
+		appendBinaryStringInfo(ctx->out, buf.data, buf.len);
+		OutputPluginWrite(ctx, true);
+		return;
+	}
+	{
+		uint32		netlen = pg_hton32((uint32) buf.len);
+
+		appendBinaryStringInfo(&data->pending, (char *) &netlen, 4);
+		appendBinaryStringInfo(&data->pending, buf.data, buf.len);
+	}
+	if (data->pending.len >= WIRE_BATCH_BYTES)
+		plugin_flush(ctx);
 }
 
 static void
@@ -262,6 +309,7 @@ plugin_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn,
 	msg.end_lsn = txn->end_lsn;
 	msg.commit_time = txn->xact_time.commit_time;
 	plugin_write(ctx, &msg);
+	plugin_flush(ctx);
 }
 
 static bool

@@ -3,6 +3,8 @@
 #
 #   bench_start [extra postgresql.conf lines...]      one instance; sets PSQL, PGBENCH
 #   bench_node NAME PORT [extra conf lines...]        one more instance named NAME
+#   bench_pin NAME CPUS                               before bench_node: run NAME's
+#                                                     server and its pgbench on CPUS only
 #   psql_on NAME ...  /  pgbench_on NAME ...          clients for it
 #   dsn_of NAME                                       a libpq DSN for it
 #
@@ -24,8 +26,22 @@ else
 	BENCH_RUNAS=()
 fi
 declare -A BENCH_PORT
+declare -A BENCH_CPUS
 
 bench_run() { "${BENCH_RUNAS[@]}" "$@"; }
+
+# Nodes that stand for different machines can be kept off each other's
+# cores (taskset; children inherit the affinity).
+bench_pin() { BENCH_CPUS[$1]=$2; }
+bench_run_on() {
+	local name=$1
+	shift
+	if [ -n "${BENCH_CPUS[$name]:-}" ]; then
+		bench_run taskset -c "${BENCH_CPUS[$name]}" "$@"
+	else
+		bench_run "$@"
+	fi
+}
 
 bench_cleanup() {
 	local name
@@ -67,7 +83,7 @@ bench_node() {
 		echo "output_plugin_libraries = 'pgoutput, test_decoding, edge_crdt'"
 		for line in "$@"; do echo "$line"; done
 	} >>"$BENCH_DIR/$name/postgresql.conf"
-	bench_run "$BINDIR/pg_ctl" -D "$BENCH_DIR/$name" -l "$BENCH_DIR/$name.log" -w start >/dev/null
+	bench_run_on "$name" "$BINDIR/pg_ctl" -D "$BENCH_DIR/$name" -l "$BENCH_DIR/$name.log" -w start >/dev/null
 }
 
 psql_on() {
@@ -80,7 +96,7 @@ psql_on() {
 pgbench_on() {
 	local name=$1
 	shift
-	bench_run "$BINDIR/pgbench" -h "$BENCH_DIR" -p "${BENCH_PORT[$name]}" -U postgres "$@"
+	bench_run_on "$name" "$BINDIR/pgbench" -h "$BENCH_DIR" -p "${BENCH_PORT[$name]}" -U postgres "$@"
 }
 
 dsn_of() { echo "host=$BENCH_DIR port=${BENCH_PORT[$1]} dbname=postgres user=postgres"; }

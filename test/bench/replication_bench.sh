@@ -14,7 +14,10 @@
 #    vs with none.  Target: >= 0.90.
 #
 # Environment: BENCH_TXNS (200000), BENCH_LAG_SECONDS (15),
-# BENCH_SECONDS (15).
+# BENCH_SECONDS (15), BENCH_PIN (1 on a machine with 2+ cores: A and its
+# pgbench run on CPU 0, B and C on the others, as if they were other
+# machines -- otherwise the peers' apply takes the origin's CPU and part 3
+# measures core sharing, not what streaming costs the origin; 0: no pinning).
 #
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -27,6 +30,13 @@ ROWS=1000
 
 # A writes fast (the load generator should not be the bottleneck); B and C
 # apply with the settings they would use anyway.
+NCPU=$(nproc)
+if [ "${BENCH_PIN:-1}" = 1 ] && [ "$NCPU" -ge 2 ]; then
+	bench_pin A 0
+	bench_pin B "1-$((NCPU - 1))"
+	bench_pin C "1-$((NCPU - 1))"
+	echo "pinned: A and its pgbench on CPU 0, B and C on CPUs 1-$((NCPU - 1))"
+fi
 bench_node A 55501 "synchronous_commit = off"
 bench_node B 55502
 bench_node C 55503

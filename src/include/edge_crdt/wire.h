@@ -48,6 +48,15 @@
 #include "edge_crdt/crdt_core.h"
 
 #define WIRE_PROTO_VERSION	1
+
+/*
+ * With the output plugin's option batch 'on' (what the replicator asks
+ * for), a CopyData of the replication stream holds one or more frames,
+ * uint32 length + wire message: a transaction's messages travel together,
+ * up to WIRE_BATCH_BYTES, so that a small transaction costs the sender one
+ * send and the receiver one wake-up instead of three.
+ */
+#define WIRE_BATCH_BYTES	65536
 #define WIRE_MAX_NAME		63			/* NAMEDATALEN - 1 */
 #define WIRE_MAX_TYPE_NAME	(2 * WIRE_MAX_NAME + 64)	/* "nsp.type(mods)[]" */
 #define WIRE_MAX_COLUMNS	1600		/* MaxHeapAttributeNumber */

@@ -6,7 +6,8 @@
  * The launcher cannot read per-database tables, so it only knows databases:
  * it starts a manager for every connectable database once, and again every
  * LAUNCHER_REPROBE_MS or when woken (add_peer and friends wake it).  A
- * manager stays only while its database has peers.
+ * manager stays only while its database has peers (their workers, tombstone
+ * collection) or streams (trimming): see maintenance.c.
  *
  * IDENTIFICATION
  *	  replicator/launcher.c
@@ -37,7 +38,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
-#include "edge_crdt/gc.h"
+#include "edge_crdt/maintenance.h"
 #include "edge_crdt/replicator.h"
 
 #define LAUNCHER_REPROBE_MS		10000
@@ -360,6 +361,7 @@ edge_crdt_manager_main(Datum arg)
 	for (;;)
 	{
 		bool		has_peers = false;
+		bool		has_streams = false;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -374,17 +376,26 @@ edge_crdt_manager_main(Datum arg)
 		{
 			if (SPI_connect() != SPI_OK_CONNECT)
 				elog(ERROR, "SPI_connect failed");
-			if (SPI_execute("SELECT 1 FROM edge_crdt.peer LIMIT 1", true, 1) == SPI_OK_SELECT)
-				has_peers = SPI_processed > 0;
+			if (SPI_execute("SELECT EXISTS (SELECT 1 FROM edge_crdt.peer), "
+							"EXISTS (SELECT 1 FROM edge_crdt.stream)", true, 1) == SPI_OK_SELECT &&
+				SPI_processed == 1)
+			{
+				bool		isnull;
+
+				has_peers = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+													   SPI_tuptable->tupdesc, 1, &isnull));
+				has_streams = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+														 SPI_tuptable->tupdesc, 2, &isnull));
+			}
 			SPI_finish();
 		}
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 
 		manager_sync_workers(dboid);
-		if (!has_peers)
+		if (!has_peers && !has_streams)
 			proc_exit(0);		/* the launcher probes again later */
-		GcMaybeRun();
+		MaintenanceRun(has_peers, has_streams);
 
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 MANAGER_NAPTIME_MS, PG_WAIT_EXTENSION);

@@ -25,9 +25,9 @@
 #include "utils/guc.h"
 
 #include "edge_crdt/conflict.h"
-#include "edge_crdt/gc.h"
 #include "edge_crdt/graph.h"
 #include "edge_crdt/hlc.h"
+#include "edge_crdt/maintenance.h"
 #include "edge_crdt/replicator.h"
 #include "edge_crdt/shmem.h"
 
@@ -99,7 +99,7 @@ _PG_init(void)
 
 	GraphDefineGucs();
 	ConflictDefineGucs();
-	GcDefineGucs();
+	MaintenanceDefineGucs();
 
 	MarkGUCPrefixReserved("edge_crdt");
 

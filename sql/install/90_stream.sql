@@ -700,11 +700,17 @@ BEGIN
 				n_old := 0;
 			END IF;
 		END IF;
+		/*
+		 * Rotate into the empty oldest segment.  An empty current segment
+		 * rotates too, on time alone: otherwise a stream that stops
+		 * receiving would keep its older segments past retention, since
+		 * they only reach the oldest position as the ring moves.
+		 */
 		IF n_old = 0 THEN
 			EXECUTE format('SELECT count(*) FROM edge_crdt.%I', 'stream_msg_' || s.stream_id || '_' || s.cur_seg)
 			INTO n_cur;
-			IF n_cur > 0 AND (s.seg_started <= now() - s.retention / 2
-							  OR (s.max_len IS NOT NULL AND n_cur >= greatest(s.max_len / 2, 1))) THEN
+			IF s.seg_started <= now() - s.retention / 2
+			   OR (s.max_len IS NOT NULL AND n_cur >= greatest(s.max_len / 2, 1)) THEN
 				UPDATE edge_crdt.stream t SET cur_seg = oldest, seg_started = now()
 				WHERE t.stream_id = s.stream_id;
 				PERFORM edge_crdt._stream_invalidate();

@@ -1,9 +1,9 @@
 # Streams are trimmed without anyone calling stream_trim(): the manager of a
 # database that has streams (and no peers) runs it every
 # edge_crdt.stream_trim_interval.  A stream with a retention of one second
-# fed for a few seconds keeps only its recent segments.  (Trimming rotates
-# segments as messages arrive, so the stream is fed once the manager runs:
-# the launcher looks for new databases to manage every 10 s.)
+# fed for a few seconds keeps only its recent segments while it is fed (once
+# the manager runs: the launcher looks for new databases every 10 s), and
+# nothing once it has been idle for longer than its retention.
 use strict;
 use warnings;
 use FindBin;
@@ -37,5 +37,11 @@ is($node->safe_psql('postgres',
 cmp_ok($node->safe_psql('postgres',
 		"SELECT count(*) FROM edge_crdt.read('ticks', NULL, 100)"), '>', 0,
 	'recent messages are kept');
+
+# A stream that stops receiving is emptied too once all of it is past
+# retention (the ring also moves while no message arrives).
+ok( $node->poll_query_until('postgres',
+		"SELECT length = 0 FROM edge_crdt.streams WHERE stream = 'ticks'"),
+	'an idle stream is trimmed to nothing after its retention');
 
 done_testing();

@@ -352,7 +352,10 @@ remove_peer_sql(PG_FUNCTION_ARGS)
 		Oid			types[1] = {INT4OID};
 		Datum		values[1] = {Int32GetDatum(peer_node)};
 
+		/* Its frontier goes too: a peer added again reports afresh. */
 		SPI_execute_with_args("DELETE FROM edge_crdt.peer WHERE node_id = $1",
+							  1, types, values, NULL, false, 0);
+		SPI_execute_with_args("DELETE FROM edge_crdt.frontier WHERE reporter = $1",
 							  1, types, values, NULL, false, 0);
 	}
 	SPI_finish();

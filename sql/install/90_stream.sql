@@ -438,6 +438,32 @@ END;
 $$;
 
 /*
+ * Deliver the chosen delivery rows (take, by position) to consumer: mark
+ * them in flight until now + visibility and return their messages.  Shared
+ * by _stream_take and claim.
+ */
+CREATE FUNCTION edge_crdt._stream_deliver(s edge_crdt.stream, g edge_crdt.stream_group, take int8[],
+										  consumer text, visibility interval, v_now timestamptz)
+	RETURNS TABLE (id text, origin int4, key text, payload jsonb, headers jsonb,
+				   deliveries int4, published_at timestamptz)
+LANGUAGE sql
+AS $$
+	WITH u AS (
+		UPDATE edge_crdt.stream_delivery d
+		SET visible_at = v_now + visibility, deliveries = d.deliveries + 1,
+			consumer = _stream_deliver.consumer, delivered_at = v_now
+		WHERE d.group_id = g.group_id AND d.pos = ANY (take)
+		RETURNING d.pos, d.seg, d.deliveries)
+	SELECT edge_crdt._stream_id(m.hlc, m.origin, m.seq), m.origin, m.key, m.payload, m.headers,
+		   u.deliveries, m.published_at
+	FROM u CROSS JOIN LATERAL (
+		-- one index probe per row, whatever the statistics say
+		SELECT * FROM edge_crdt.stream_message x
+		WHERE x.stream_id = s.stream_id AND x.seg = u.seg AND x.pos = u.pos LIMIT 1) m
+	ORDER BY u.pos
+$$;
+
+/*
  * Choose and mark up to n deliverable messages of a group.  shared: the
  * first n in arrival order whose visibility timeout passed, skipping rows
  * another transaction holds (SKIP LOCKED).  exclusive / key_shared: per
@@ -510,19 +536,7 @@ BEGIN
 		RETURN;
 	END IF;
 	RETURN QUERY
-	WITH u AS (
-		UPDATE edge_crdt.stream_delivery d
-		SET visible_at = v_now + visibility, deliveries = d.deliveries + 1,
-			consumer = _stream_take.consumer, delivered_at = v_now
-		WHERE d.group_id = g.group_id AND d.pos = ANY (take)
-		RETURNING d.pos, d.seg, d.deliveries)
-	SELECT edge_crdt._stream_id(m.hlc, m.origin, m.seq), m.origin, m.key, m.payload, m.headers,
-		   u.deliveries, m.published_at
-	FROM u CROSS JOIN LATERAL (
-		-- one index probe per row, whatever the statistics say
-		SELECT * FROM edge_crdt.stream_message x
-		WHERE x.stream_id = s.stream_id AND x.seg = u.seg AND x.pos = u.pos LIMIT 1) m
-	ORDER BY u.pos;
+	SELECT * FROM edge_crdt._stream_deliver(s, g, take, consumer, visibility, v_now);
 END;
 $$;
 
@@ -856,19 +870,7 @@ BEGIN
 		PERFORM edge_crdt._stream_dead_letter(s, g, dead);
 	END IF;
 	RETURN QUERY
-	WITH u AS (
-		UPDATE edge_crdt.stream_delivery d
-		SET visible_at = v_now + visibility, deliveries = d.deliveries + 1,
-			consumer = claim.consumer, delivered_at = v_now
-		WHERE d.group_id = g.group_id AND d.pos = ANY (take)
-		RETURNING d.pos, d.seg, d.deliveries)
-	SELECT edge_crdt._stream_id(m.hlc, m.origin, m.seq), m.origin, m.key, m.payload, m.headers,
-		   u.deliveries, m.published_at
-	FROM u CROSS JOIN LATERAL (
-		-- one index probe per row, whatever the statistics say
-		SELECT * FROM edge_crdt.stream_message x
-		WHERE x.stream_id = s.stream_id AND x.seg = u.seg AND x.pos = u.pos LIMIT 1) m
-	ORDER BY u.pos;
+	SELECT * FROM edge_crdt._stream_deliver(s, g, take, consumer, visibility, v_now);
 END;
 $$;
 COMMENT ON FUNCTION edge_crdt.claim(text, text, text, interval, int, interval) IS

@@ -116,8 +116,10 @@ is(sql($g1, "SELECT count(*) FROM edge_crdt.peer WHERE peer_name = 'g4'"), '0',
 sql($g4, 'DELETE FROM gt');
 # The seed keeps a tombstone for the copy (retention), and the joiner has one
 # of its own, so the copy merges: the copied tombstone must come with its
-# commit position, or the joiner could never collect it.
-sql($g1, "ALTER SYSTEM SET edge_crdt.tombstone_retention = '1h'; SELECT pg_reload_conf()");
+# commit position, or the joiner could never collect it.  The joiner keeps
+# it too until we have looked.
+sql($_, "ALTER SYSTEM SET edge_crdt.tombstone_retention = '1h'; SELECT pg_reload_conf()")
+  foreach ($g1, $g4);
 sql($g1, 'DELETE FROM gt WHERE id = 80');
 is(sql($g4, "SELECT edge_crdt.join('" . connstr_for($g1) . "', '" . connstr_for($g4) . "')"),
 	'3', 'an empty joiner joins');
@@ -131,8 +133,16 @@ ok(wait_converged(@n), 'four nodes converge');
 assert_identical(\@n, 'gt', 'identical on four nodes');
 is(sql($g1, 'SELECT v FROM gt WHERE id = 95'), 'from g4', 'the joiner\'s insert is everywhere');
 is(tombstone_of($g4, 80), '1', 'the joiner copied the seed\'s tombstone');
-sql($g1, "ALTER SYSTEM RESET edge_crdt.tombstone_retention; SELECT pg_reload_conf()");
+sql($_, "ALTER SYSTEM RESET edge_crdt.tombstone_retention; SELECT pg_reload_conf()")
+  foreach ($g1, $g4);
 ok(wait_for('collection', sub { (grep { tombstones($_) ne '0' } @n) == 0 }),
 	'every tombstone is collected on all four nodes, copied ones too');
+
+# A removed peer's frontier goes with it.
+is(sql($g4, 'SELECT count(*) > 0 FROM edge_crdt.frontier WHERE reporter = 401'), 't',
+	'g4 has g1\'s frontier');
+sql($g4, "SELECT edge_crdt.remove_peer('g1')");
+is(sql($g4, 'SELECT count(*) FROM edge_crdt.frontier WHERE reporter = 401'), '0',
+	'and forgets it when g1 is removed');
 
 done_testing();

@@ -13,17 +13,18 @@ SELECT array_agg(id ORDER BY id) AS ids FROM edge_crdt.read_group('rsa_s', 'g', 
 SELECT edge_crdt.ack('rsa_s', 'g', :'ids'::text[] || :'ids'::text[]) AS acked;
 SELECT grp, lag FROM edge_crdt.stream_groups WHERE stream = 'rsa_s' ORDER BY grp;
 
--- delivered here, then acknowledged by someone else (here: its delivery row
--- removed by hand): ack fails, naming only the id that is not pending, and
--- rolls back the ack of the other one
+-- delivered here, then acknowledged by someone else (here: taken out of its
+-- lease's pending list by hand): ack fails, naming only the id that is not
+-- pending, and rolls back the ack of the other one
 SELECT array_agg(id ORDER BY id) AS ids, min(id) AS gone, max(id) AS kept
 FROM edge_crdt.read_group('rsa_s', 'g', 'c', 2) \gset
 SELECT set_config('rsa.ids', array_to_string(:'ids'::text[], ','), false) IS NOT NULL
    AND set_config('rsa.gone', :'gone', false) IS NOT NULL AS saved;
-DELETE FROM edge_crdt.stream_delivery d USING edge_crdt.stream_message m
-WHERE d.pos = m.pos AND d.group_id = (SELECT group_id FROM edge_crdt.stream_group WHERE grp = 'g'
-									   AND stream_id = m.stream_id)
-  AND m.hlc::text || '-' || m.origin || '-' || m.seq = :'gone';
+UPDATE edge_crdt.stream_lease l SET pending = array_remove(l.pending, m.pos)
+FROM edge_crdt.stream_message m
+WHERE l.group_id = (SELECT group_id FROM edge_crdt.stream_group WHERE grp = 'g'
+					AND stream_id = m.stream_id)
+  AND m.pos = ANY (l.pending) AND m.hlc::text || '-' || m.origin || '-' || m.seq = :'gone';
 DO $$
 DECLARE
 	d			text;
@@ -42,3 +43,32 @@ SELECT edge_crdt.nack('rsa_s', 'g', ARRAY[:'kept']) AS nacked;
 SELECT edge_crdt.ack('rsa_s', 'g', array_agg(id)) AS acked FROM edge_crdt.read_group('rsa_s', 'g', 'c');
 SELECT grp, lag FROM edge_crdt.stream_groups WHERE stream = 'rsa_s' ORDER BY grp;
 SELECT edge_crdt.stream_drop('rsa_s');
+
+-- a shared group keeps one lease per read_group: a nack splits it, and the
+-- nacked message comes back before fresh ones; an ack finds ids wherever
+-- they are pending; once all is acknowledged the floor absorbs the leases
+SELECT edge_crdt.stream_create('rsa_l', 'local');
+SELECT edge_crdt.group_create('rsa_l', 'g');
+CREATE VIEW rsa_leases AS
+SELECT count(l.lease_id) AS leases, sum(cardinality(l.pending)) AS pending,
+	   g.floor >= (SELECT max(m.pos) FROM edge_crdt.stream_message m WHERE m.stream_id = s.stream_id)
+	   AS floor_at_head
+FROM edge_crdt.stream s JOIN edge_crdt.stream_group g USING (stream_id)
+LEFT JOIN edge_crdt.stream_lease l ON l.group_id = g.group_id
+WHERE s.name = 'rsa_l' GROUP BY g.floor, s.stream_id;
+SELECT count(*) AS published FROM edge_crdt.publish_batch('rsa_l', ARRAY['1', '2', '3', '4', '5']::jsonb[]);
+SELECT array_agg(id ORDER BY id) AS l3 FROM edge_crdt.read_group('rsa_l', 'g', 'c', 3) \gset
+SELECT * FROM rsa_leases;
+SELECT edge_crdt.nack('rsa_l', 'g', ARRAY[(:'l3'::text[])[2]]) AS nacked;
+SELECT * FROM rsa_leases;
+SELECT payload, deliveries FROM edge_crdt.read_group('rsa_l', 'g', 'c', 2);
+SELECT edge_crdt.ack('rsa_l', 'g', :'l3'::text[]) AS acked;
+SELECT edge_crdt.ack('rsa_l', 'g', array_agg(id)) AS acked FROM edge_crdt.read_group('rsa_l', 'g', 'c', 10);
+SELECT edge_crdt.ack('rsa_l', 'g', array_agg(id)) AS acked FROM edge_crdt.pending('rsa_l', 'g');
+SELECT * FROM rsa_leases;
+-- a read that finds nothing moves the floor
+SELECT count(*) AS nothing FROM edge_crdt.read_group('rsa_l', 'g', 'c', 10);
+SELECT * FROM rsa_leases;
+SELECT lag, in_flight FROM edge_crdt.stream_groups WHERE stream = 'rsa_l';
+DROP VIEW rsa_leases;
+SELECT edge_crdt.stream_drop('rsa_l');

@@ -12,22 +12,36 @@
  *	stream_message	LIST-partitioned by stream, each stream LIST-partitioned
  *					into a ring of 4 segments; trimming TRUNCATEs the oldest
  *					segment and rotates (no row DELETE, no bloat)
- *	stream_group	consumer groups (state local to the region)
- *	stream_delivery	one row per (group, message) not yet acknowledged,
- *					created in the transaction that stores the message, so a
- *					consumer never needs a cursor and can never skip a message
- *					whose transaction commits late
+ *	stream_group	consumer groups (state local to the region); a shared
+ *					group's floor: every message at or below it is acknowledged
+ *	stream_lease	shared groups: one row per batch handed to a consumer, with
+ *					the positions it covers and those not acknowledged yet
+ *	stream_delivery	exclusive and key_shared groups: one row per message not
+ *					yet acknowledged, created in the transaction that stores
+ *					the message (their per-origin / per-key FIFO needs the
+ *					line of every message, delivered or not)
  *
  * pos is the local arrival position (stream_pos_seq): per-origin FIFO order
  * for consumers, and the order of read().  Message ids are
  * "<hlc>-<origin node>-<seq>", unique across regions.
  *
- * publish, publish_batch, read_group and ack are C (src/stream/stream_fast.c)
- * writing and reading the same rows as the PL/pgSQL below (_stream_store,
- * _stream_take), with stream and group rows cached per backend: whatever
- * changes them calls _stream_invalidate().  The rare paths (errors,
- * exclusive / key_shared groups, dead letters, dedup_id) call the PL/pgSQL
- * helpers, which stay the one definition of that logic.
+ * Shared groups keep no state per message until it is handed out: a
+ * consumer takes the messages above the floor that no lease covers, in one
+ * lease row; ack removes positions from the lease's pending list; the floor
+ * moves up over fully acknowledged leases, which are then deleted.  Leases
+ * are chosen under a short per-group lock, seeing the other consumers'
+ * uncommitted leases (a dirty snapshot), so consumers never wait for each
+ * other's transactions; a message whose transaction is still open is
+ * skipped, not passed: coverage is by explicit position, never by range.
+ * The proof is at StreamTakeFresh (src/stream/stream_lease.c).
+ *
+ * publish, publish_batch, read_group and ack are C (src/stream/stream_fast.c,
+ * stream_lease.c) writing and reading the same rows as the PL/pgSQL below
+ * (_stream_store, _stream_take, _stream_lease_redeliver), with stream and
+ * group rows cached per backend: whatever changes them calls
+ * _stream_invalidate().  The rare paths (errors, exclusive / key_shared
+ * groups, redeliveries, dead letters, dedup_id) call the PL/pgSQL helpers,
+ * which stay the one definition of that logic.
  */
 
 -- CACHE 1 (the default) matters: read() reads last_value as its horizon.
@@ -75,6 +89,7 @@ CREATE TABLE edge_crdt.stream_group (
 	max_deliveries int4 NOT NULL DEFAULT 10 CHECK (max_deliveries > 0),
 	owner		text,			-- exclusive mode: the consumer holding the lease
 	owner_until	timestamptz,
+	floor		int8 NOT NULL DEFAULT 0,	-- shared mode: acknowledged up to here
 	created_at	timestamptz NOT NULL DEFAULT now(),
 	UNIQUE (stream_id, grp)
 );
@@ -94,10 +109,33 @@ CREATE TABLE edge_crdt.stream_delivery (
 	PRIMARY KEY (group_id, pos)
 ) WITH (fillfactor = 80);
 COMMENT ON TABLE edge_crdt.stream_delivery IS
-	'per consumer group, every message not acknowledged yet and its delivery state';
+	'exclusive and key_shared groups: every message not acknowledged yet and its delivery state';
+
+/*
+ * Shared groups: what was handed out.  pos (sorted) never changes: it is
+ * what the lease covers, so that no other consumer takes those messages
+ * again; pending (sorted) is what is not acknowledged yet.  A redelivery of
+ * part of a lease (read_group with a smaller count, claim, nack) moves that
+ * part into a new lease: a position may be covered twice, pending in one.
+ */
+CREATE SEQUENCE edge_crdt.stream_lease_seq;
+CREATE TABLE edge_crdt.stream_lease (
+	group_id	int4 NOT NULL,
+	lease_id	int8 NOT NULL,
+	pos			int8[] NOT NULL,
+	pending		int8[] NOT NULL,
+	consumer	text,
+	visible_at	timestamptz NOT NULL,
+	deliveries	int4 NOT NULL,
+	delivered_at timestamptz,
+	PRIMARY KEY (group_id, lease_id)
+) WITH (fillfactor = 80);
+COMMENT ON TABLE edge_crdt.stream_lease IS
+	'shared groups: messages handed to consumers, in batches, and those of them not acknowledged yet';
 
 REVOKE ALL ON edge_crdt.stream, edge_crdt.stream_message, edge_crdt.stream_group,
-	edge_crdt.stream_delivery, edge_crdt.stream_pos_seq FROM PUBLIC;
+	edge_crdt.stream_delivery, edge_crdt.stream_pos_seq, edge_crdt.stream_lease,
+	edge_crdt.stream_lease_seq FROM PUBLIC;
 
 /*
  * C helpers (src/stream/stream.c, stream_apply.c).  Internal: only the
@@ -325,6 +363,8 @@ BEGIN
 	END LOOP;
 	DELETE FROM edge_crdt.stream_delivery
 	WHERE group_id IN (SELECT group_id FROM edge_crdt.stream_group WHERE stream_id = s.stream_id);
+	DELETE FROM edge_crdt.stream_lease
+	WHERE group_id IN (SELECT group_id FROM edge_crdt.stream_group WHERE stream_id = s.stream_id);
 	DELETE FROM edge_crdt.stream_group WHERE stream_id = s.stream_id;
 	EXECUTE format('DROP TABLE edge_crdt.%I', 'stream_msg_' || s.stream_id);
 	DELETE FROM edge_crdt.stream WHERE stream_id = s.stream_id;
@@ -334,31 +374,17 @@ END;
 $$;
 
 /*
- * Store one message: the row, and a pending delivery for every group of the
- * stream, in the caller's transaction.  The caller holds the stream's
- * publish lock (kind 1, shared), so group_create and read() see a clean
- * boundary.  Waiting readers are woken when the transaction commits.
+ * Store one message (stream_store_message in C, which publish uses too): the
+ * row, and a pending delivery for every exclusive / key_shared group, in the
+ * caller's transaction, under the stream's shared publish lock (so that
+ * group_create and read() see a clean boundary).  Waiting readers are woken
+ * when the transaction commits.
  */
-CREATE FUNCTION edge_crdt._stream_store(s edge_crdt.stream, origin int4, hlc int8, seq int4,
+CREATE FUNCTION edge_crdt._stream_store(stream_id int4, origin int4, hlc int8, seq int4,
 										key text, headers jsonb, payload jsonb,
 										dedup_id text, published_at timestamptz)
 	RETURNS void
-LANGUAGE plpgsql
-AS $$
-BEGIN
-	WITH m AS (
-		INSERT INTO edge_crdt.stream_message
-			(stream_id, seg, pos, origin, hlc, seq, key, headers, payload, dedup_id, published_at)
-		VALUES (s.stream_id, s.cur_seg, nextval('edge_crdt.stream_pos_seq'), origin, hlc, seq,
-				key, headers, payload, dedup_id, published_at)
-		RETURNING pos)
-	INSERT INTO edge_crdt.stream_delivery (group_id, pos, seg, origin, key)
-	SELECT g.group_id, m.pos, s.cur_seg, _stream_store.origin, _stream_store.key
-	FROM m CROSS JOIN edge_crdt.stream_group g
-	WHERE g.stream_id = s.stream_id;
-	PERFORM edge_crdt._stream_wake(s.stream_id);
-END;
-$$;
+	AS 'MODULE_PATHNAME', 'stream_store_sql' LANGUAGE C CALLED ON NULL INPUT VOLATILE;
 
 -- What StreamApplyRemote calls inside the apply transaction.
 CREATE FUNCTION edge_crdt._stream_store_remote(stream text, origin int4, hlc int8, seq int4,
@@ -403,13 +429,18 @@ BEGIN
 	IF FOUND THEN
 		RETURN;
 	END IF;
-	PERFORM edge_crdt._stream_store(s, origin, hlc, seq, key, headers, payload, dedup_id, published_at);
+	PERFORM edge_crdt._stream_store(s.stream_id, origin, hlc, seq, key, headers, payload, dedup_id, published_at);
 END;
 $$;
 REVOKE ALL ON FUNCTION edge_crdt._stream_store_remote(text, int4, int8, int4, text, jsonb, jsonb, text, timestamptz) FROM PUBLIC;
 
--- Move messages of a group that reached max_deliveries to its dead-letter stream.
-CREATE FUNCTION edge_crdt._stream_dead_letter(s edge_crdt.stream, g edge_crdt.stream_group, positions int8[])
+/*
+ * Store messages of a group that reached max_deliveries (positions, with
+ * the deliveries of each) in its dead-letter stream.  The caller removes
+ * them from the group (delivery rows or lease).
+ */
+CREATE FUNCTION edge_crdt._stream_dead_letter(s edge_crdt.stream, g edge_crdt.stream_group,
+											  positions int8[], deliveries int4[])
 	RETURNS void
 LANGUAGE plpgsql
 AS $$
@@ -421,56 +452,145 @@ DECLARE
 BEGIN
 	SELECT * INTO dl FROM edge_crdt.stream WHERE dead_letter_of = g.group_id;
 	PERFORM edge_crdt._stream_lock(dl.stream_id, 1, 0, false);
-	FOR m IN SELECT msg.*, d.deliveries
-			 FROM edge_crdt.stream_delivery d
-			 JOIN edge_crdt.stream_message msg ON msg.stream_id = s.stream_id AND msg.seg = d.seg AND msg.pos = d.pos
-			 WHERE d.group_id = g.group_id AND d.pos = ANY (positions)
-			 ORDER BY d.pos LOOP
+	FOR m IN SELECT msg.*, x.deliveries
+			 FROM unnest(positions, deliveries) AS x (pos, deliveries)
+			 JOIN edge_crdt.stream_message msg ON msg.stream_id = s.stream_id AND msg.pos = x.pos
+			 ORDER BY x.pos LOOP
 		h := edge_crdt.hlc_now();
-		PERFORM edge_crdt._stream_store(dl, me, h, 0, m.key,
+		PERFORM edge_crdt._stream_store(dl.stream_id, me, h, 0, m.key,
 			coalesce(m.headers, '{}') || jsonb_build_object('dead_letter', jsonb_build_object(
 				'stream', s.name, 'group', g.grp, 'id', edge_crdt._stream_id(m.hlc, m.origin, m.seq),
 				'origin', m.origin, 'deliveries', m.deliveries, 'published_at', m.published_at)),
 			m.payload, NULL, edge_crdt.hlc_to_timestamptz(h));
 	END LOOP;
+END;
+$$;
+
+-- Dead letters of an exclusive / key_shared group: store, delete the rows.
+CREATE FUNCTION edge_crdt._stream_dead_letter_rows(s edge_crdt.stream, g edge_crdt.stream_group,
+												   positions int8[])
+	RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	p			int8[];
+	n			int4[];
+BEGIN
+	SELECT array_agg(d.pos), array_agg(d.deliveries) INTO p, n
+	FROM edge_crdt.stream_delivery d WHERE d.group_id = g.group_id AND d.pos = ANY (positions);
+	PERFORM edge_crdt._stream_dead_letter(s, g, p, n);
 	DELETE FROM edge_crdt.stream_delivery d WHERE d.group_id = g.group_id AND d.pos = ANY (positions);
+END;
+$$;
+
+/*
+ * Messages by position with their deliveries count, in position order, as
+ * read_group and claim return them.
+ */
+CREATE FUNCTION edge_crdt._stream_messages(s edge_crdt.stream, positions int8[], deliveries int4[])
+	RETURNS TABLE (id text, origin int4, key text, payload jsonb, headers jsonb,
+				   deliveries int4, published_at timestamptz)
+LANGUAGE sql STABLE
+AS $$
+	SELECT edge_crdt._stream_id(m.hlc, m.origin, m.seq), m.origin, m.key, m.payload, m.headers,
+		   x.deliveries, m.published_at
+	FROM unnest(positions, deliveries) AS x (pos, deliveries)
+	CROSS JOIN LATERAL (
+		-- one index probe per segment, whatever the statistics say
+		SELECT * FROM edge_crdt.stream_message y
+		WHERE y.stream_id = s.stream_id AND y.pos = x.pos LIMIT 1) m
+	ORDER BY x.pos
+$$;
+
+/*
+ * Shared groups: hand out again up to n pending messages of leases that are
+ * due -- visibility passed (read_group: min_idle NULL) or delivered at least
+ * min_idle ago (claim) -- skipping leases other transactions hold, oldest
+ * lease first.  A lease delivered max_deliveries times goes to the dead
+ * letters instead.  A lease larger than what is left of n gives its first
+ * positions to a new lease.
+ */
+CREATE FUNCTION edge_crdt._stream_lease_redeliver(s edge_crdt.stream, g edge_crdt.stream_group,
+												  consumer text, n int, visibility interval,
+												  min_idle interval)
+	RETURNS TABLE (id text, origin int4, key text, payload jsonb, headers jsonb,
+				   deliveries int4, published_at timestamptz)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	v_now		timestamptz := clock_timestamp();
+	l			edge_crdt.stream_lease;
+	take		int8[];
+	taken		int8[] := '{}';
+	counts		int4[] := '{}';
+BEGIN
+	FOR l IN SELECT * FROM edge_crdt.stream_lease t
+			 WHERE t.group_id = g.group_id AND t.pending <> '{}'
+			   AND CASE WHEN min_idle IS NULL THEN t.visible_at <= v_now
+						ELSE t.deliveries > 0 AND t.delivered_at <= v_now - min_idle END
+			 ORDER BY t.lease_id FOR UPDATE SKIP LOCKED LOOP
+		EXIT WHEN cardinality(taken) >= n;
+		IF l.deliveries >= g.max_deliveries THEN
+			PERFORM edge_crdt._stream_dead_letter(s, g, l.pending,
+				array_fill(l.deliveries, ARRAY[cardinality(l.pending)]));
+			UPDATE edge_crdt.stream_lease t SET pending = '{}'
+			WHERE t.group_id = l.group_id AND t.lease_id = l.lease_id;
+			CONTINUE;
+		END IF;
+		take := l.pending[1 : n - cardinality(taken)];
+		IF cardinality(take) = cardinality(l.pending) THEN
+			UPDATE edge_crdt.stream_lease t
+			SET consumer = _stream_lease_redeliver.consumer, visible_at = v_now + visibility,
+				deliveries = t.deliveries + 1, delivered_at = v_now
+			WHERE t.group_id = l.group_id AND t.lease_id = l.lease_id;
+		ELSE
+			UPDATE edge_crdt.stream_lease t SET pending = l.pending[cardinality(take) + 1 :]
+			WHERE t.group_id = l.group_id AND t.lease_id = l.lease_id;
+			INSERT INTO edge_crdt.stream_lease
+			VALUES (g.group_id, nextval('edge_crdt.stream_lease_seq'), take, take,
+					_stream_lease_redeliver.consumer, v_now + visibility, l.deliveries + 1, v_now);
+		END IF;
+		taken := taken || take;
+		counts := counts || array_fill(l.deliveries + 1, ARRAY[cardinality(take)]);
+	END LOOP;
+	RETURN QUERY SELECT * FROM edge_crdt._stream_messages(s, taken, counts);
 END;
 $$;
 
 /*
  * Deliver the chosen delivery rows (take, by position) to consumer: mark
  * them in flight until now + visibility and return their messages.  Shared
- * by _stream_take and claim.
+ * by _stream_take and claim (exclusive / key_shared groups).
  */
 CREATE FUNCTION edge_crdt._stream_deliver(s edge_crdt.stream, g edge_crdt.stream_group, take int8[],
 										  consumer text, visibility interval, v_now timestamptz)
 	RETURNS TABLE (id text, origin int4, key text, payload jsonb, headers jsonb,
 				   deliveries int4, published_at timestamptz)
-LANGUAGE sql
+LANGUAGE plpgsql
 AS $$
+DECLARE
+	p			int8[];
+	n			int4[];
+BEGIN
 	WITH u AS (
 		UPDATE edge_crdt.stream_delivery d
 		SET visible_at = v_now + visibility, deliveries = d.deliveries + 1,
 			consumer = _stream_deliver.consumer, delivered_at = v_now
 		WHERE d.group_id = g.group_id AND d.pos = ANY (take)
-		RETURNING d.pos, d.seg, d.deliveries)
-	SELECT edge_crdt._stream_id(m.hlc, m.origin, m.seq), m.origin, m.key, m.payload, m.headers,
-		   u.deliveries, m.published_at
-	FROM u CROSS JOIN LATERAL (
-		-- one index probe per row, whatever the statistics say
-		SELECT * FROM edge_crdt.stream_message x
-		WHERE x.stream_id = s.stream_id AND x.seg = u.seg AND x.pos = u.pos LIMIT 1) m
-	ORDER BY u.pos
+		RETURNING d.pos, d.deliveries)
+	SELECT array_agg(u.pos), array_agg(u.deliveries) INTO p, n FROM u;
+	RETURN QUERY SELECT * FROM edge_crdt._stream_messages(s, p, n);
+END;
 $$;
 
 /*
- * Choose and mark up to n deliverable messages of a group.  shared: the
- * first n in arrival order whose visibility timeout passed, skipping rows
- * another transaction holds (SKIP LOCKED).  exclusive / key_shared: per
- * origin (exclusive) or per key (key_shared) only the head of the line is
- * deliverable: a message waits while an earlier one of its origin / key is
- * in flight or locked, which keeps per-origin (per-key) FIFO order across
- * redeliveries.  exclusive also holds a lease so one consumer reads at a time.
+ * Choose and mark up to n deliverable messages of an exclusive or
+ * key_shared group: per origin (exclusive) or per key (key_shared) only the
+ * head of the line is deliverable: a message waits while an earlier one of
+ * its origin / key is in flight or locked, which keeps per-origin (per-key)
+ * FIFO order across redeliveries.  exclusive also holds a lease so one
+ * consumer reads at a time.  (Shared groups: StreamTakeFresh and
+ * _stream_lease_redeliver.)
  */
 CREATE FUNCTION edge_crdt._stream_take(s edge_crdt.stream, g edge_crdt.stream_group, consumer text,
 									   n int, visibility interval)
@@ -488,49 +608,40 @@ DECLARE
 	dl			int4;
 	gl			edge_crdt.stream_group;
 BEGIN
-	IF g.mode = 'shared' THEN
-		SELECT coalesce(array_agg(c.pos) FILTER (WHERE c.deliveries < g.max_deliveries), '{}'),
-			   coalesce(array_agg(c.pos) FILTER (WHERE c.deliveries >= g.max_deliveries), '{}')
-		INTO take, dead
-		FROM (SELECT d.pos, d.deliveries FROM edge_crdt.stream_delivery d
-			  WHERE d.group_id = g.group_id AND d.visible_at <= v_now
-			  ORDER BY d.pos LIMIT n FOR UPDATE SKIP LOCKED) c;
-	ELSE
-		IF g.mode = 'exclusive' THEN
-			SELECT * INTO gl FROM edge_crdt.stream_group t WHERE t.group_id = g.group_id
-			FOR UPDATE SKIP LOCKED;
-			IF NOT FOUND OR (gl.owner IS DISTINCT FROM consumer AND gl.owner_until > v_now) THEN
-				RETURN;			-- another consumer holds the group
-			END IF;
-			UPDATE edge_crdt.stream_group t SET owner = consumer, owner_until = v_now + visibility
-			WHERE t.group_id = g.group_id;
+	IF g.mode = 'exclusive' THEN
+		SELECT * INTO gl FROM edge_crdt.stream_group t WHERE t.group_id = g.group_id
+		FOR UPDATE SKIP LOCKED;
+		IF NOT FOUND OR (gl.owner IS DISTINCT FROM consumer AND gl.owner_until > v_now) THEN
+			RETURN;			-- another consumer holds the group
 		END IF;
-		FOR r IN SELECT d.pos, d.origin, d.key, d.visible_at FROM edge_crdt.stream_delivery d
-				 WHERE d.group_id = g.group_id ORDER BY d.pos LOOP
-			part := CASE WHEN g.mode = 'key_shared' AND r.key IS NOT NULL THEN 'k' || r.key
-						 ELSE 'o' || r.origin END;
-			CONTINUE WHEN part = ANY (blocked);
-			IF r.visible_at > v_now THEN
-				blocked := blocked || part;
-				CONTINUE;
-			END IF;
-			SELECT d.deliveries INTO dl FROM edge_crdt.stream_delivery d
-			WHERE d.group_id = g.group_id AND d.pos = r.pos AND d.visible_at <= v_now
-			FOR UPDATE SKIP LOCKED;
-			IF NOT FOUND THEN
-				blocked := blocked || part;
-				CONTINUE;
-			END IF;
-			IF dl >= g.max_deliveries THEN
-				dead := dead || r.pos;
-				CONTINUE;
-			END IF;
-			take := take || r.pos;
-			EXIT WHEN cardinality(take) >= n;
-		END LOOP;
+		UPDATE edge_crdt.stream_group t SET owner = consumer, owner_until = v_now + visibility
+		WHERE t.group_id = g.group_id;
 	END IF;
+	FOR r IN SELECT d.pos, d.origin, d.key, d.visible_at FROM edge_crdt.stream_delivery d
+			 WHERE d.group_id = g.group_id ORDER BY d.pos LOOP
+		part := CASE WHEN g.mode = 'key_shared' AND r.key IS NOT NULL THEN 'k' || r.key
+					 ELSE 'o' || r.origin END;
+		CONTINUE WHEN part = ANY (blocked);
+		IF r.visible_at > v_now THEN
+			blocked := blocked || part;
+			CONTINUE;
+		END IF;
+		SELECT d.deliveries INTO dl FROM edge_crdt.stream_delivery d
+		WHERE d.group_id = g.group_id AND d.pos = r.pos AND d.visible_at <= v_now
+		FOR UPDATE SKIP LOCKED;
+		IF NOT FOUND THEN
+			blocked := blocked || part;
+			CONTINUE;
+		END IF;
+		IF dl >= g.max_deliveries THEN
+			dead := dead || r.pos;
+			CONTINUE;
+		END IF;
+		take := take || r.pos;
+		EXIT WHEN cardinality(take) >= n;
+	END LOOP;
 	IF cardinality(dead) > 0 THEN
-		PERFORM edge_crdt._stream_dead_letter(s, g, dead);
+		PERFORM edge_crdt._stream_dead_letter_rows(s, g, dead);
 	END IF;
 	IF cardinality(take) = 0 THEN
 		RETURN;
@@ -615,11 +726,28 @@ BEGIN
 			USING ERRCODE = 'duplicate_object';
 	END;
 	PERFORM edge_crdt._stream_invalidate();
-	IF start <> 'latest' THEN
-		INSERT INTO edge_crdt.stream_delivery (group_id, pos, seg, origin, key)
-		SELECT gid, m.pos, m.seg, m.origin, m.key FROM edge_crdt.stream_message m
-		WHERE m.stream_id = s.stream_id
-		  AND (start = 'earliest' OR (m.hlc, m.origin, m.seq) > (a_hlc, a_origin, a_seq));
+	IF mode <> 'shared' THEN
+		IF start <> 'latest' THEN
+			INSERT INTO edge_crdt.stream_delivery (group_id, pos, seg, origin, key)
+			SELECT gid, m.pos, m.seg, m.origin, m.key FROM edge_crdt.stream_message m
+			WHERE m.stream_id = s.stream_id
+			  AND (start = 'earliest' OR (m.hlc, m.origin, m.seq) > (a_hlc, a_origin, a_seq));
+		END IF;
+	ELSIF start = 'latest' THEN
+		-- no publisher is in flight (the lock above): every position up to
+		-- the sequence's is settled
+		UPDATE edge_crdt.stream_group t
+		SET floor = (SELECT CASE WHEN q.is_called THEN q.last_value ELSE 0 END
+					 FROM edge_crdt.stream_pos_seq q)
+		WHERE t.group_id = gid;
+	ELSIF start <> 'earliest' THEN
+		-- the messages up to the start id count as acknowledged
+		INSERT INTO edge_crdt.stream_lease
+		SELECT gid, nextval('edge_crdt.stream_lease_seq'), p.pos, '{}', NULL, now(), 0, NULL
+		FROM (SELECT array_agg(m.pos ORDER BY m.pos) AS pos FROM edge_crdt.stream_message m
+			  WHERE m.stream_id = s.stream_id
+				AND (m.hlc, m.origin, m.seq) <= (a_hlc, a_origin, a_seq)) p
+		WHERE p.pos IS NOT NULL;
 	END IF;
 	PERFORM edge_crdt._stream_create(s.name || ':' || grp || ':dead', 'local', s.retention, NULL, gid);
 END;
@@ -642,6 +770,7 @@ BEGIN
 		PERFORM edge_crdt._stream_drop(d);
 	END LOOP;
 	DELETE FROM edge_crdt.stream_delivery WHERE group_id = g.group_id;
+	DELETE FROM edge_crdt.stream_lease WHERE group_id = g.group_id;
 	DELETE FROM edge_crdt.stream_group WHERE group_id = g.group_id;
 	PERFORM edge_crdt._stream_invalidate();
 END;
@@ -669,6 +798,33 @@ END;
 $$;
 COMMENT ON FUNCTION edge_crdt.group_configure(text, text, int) IS
 	'set after how many deliveries (default 10) an unacknowledged message moves to the group''s dead-letter stream';
+
+/*
+ * The messages of a group not acknowledged yet: delivery rows (exclusive,
+ * key_shared), or above the floor and covered by no lease or pending in one
+ * (shared), with whether they are in flight.  Committed state: a lease
+ * being taken by an open transaction still counts as unacknowledged.
+ */
+CREATE FUNCTION edge_crdt._stream_unacked(g edge_crdt.stream_group)
+	RETURNS TABLE (pos int8, seg int4, published_at timestamptz, in_flight bool)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT d.pos, d.seg, m.published_at, d.visible_at > now()
+	FROM edge_crdt.stream_delivery d
+	LEFT JOIN edge_crdt.stream_message m ON m.stream_id = g.stream_id AND m.seg = d.seg AND m.pos = d.pos
+	WHERE d.group_id = g.group_id
+	UNION ALL
+	SELECT m.pos, m.seg, m.published_at, coalesce(p.in_flight, false)
+	FROM edge_crdt.stream_message m
+	LEFT JOIN (SELECT x.p, bool_or(l.visible_at > now()) AS in_flight
+			   FROM edge_crdt.stream_lease l, unnest(l.pending) AS x (p)
+			   WHERE l.group_id = g.group_id GROUP BY x.p) p ON p.p = m.pos
+	WHERE g.mode = 'shared' AND m.stream_id = g.stream_id AND m.pos > g.floor
+	  AND (p.p IS NOT NULL OR NOT EXISTS (
+			SELECT FROM edge_crdt.stream_lease l
+			WHERE l.group_id = g.group_id AND m.pos = ANY (l.pos)))
+$$;
 
 /*
  * Local trimming: per stream, TRUNCATE the oldest segment of the ring when
@@ -701,13 +857,17 @@ BEGIN
 		EXECUTE format('SELECT count(*), max(stored_at) FROM %s', part) INTO n_old, newest;
 		SELECT count(*) INTO n_all FROM edge_crdt.stream_message m WHERE m.stream_id = s.stream_id;
 		IF n_old > 0 THEN
-			SELECT EXISTS (SELECT 1 FROM edge_crdt.stream_delivery d
-						   JOIN edge_crdt.stream_group g USING (group_id)
-						   WHERE g.stream_id = s.stream_id AND d.seg = oldest) INTO unacked;
+			SELECT EXISTS (SELECT 1 FROM edge_crdt.stream_group g, edge_crdt._stream_unacked(g) u
+						   WHERE g.stream_id = s.stream_id AND u.seg = oldest) INTO unacked;
 			IF newest < now() - s.retention
 			   OR (s.max_len IS NOT NULL AND n_all - n_old >= s.max_len AND NOT unacked) THEN
 				DELETE FROM edge_crdt.stream_delivery d USING edge_crdt.stream_group g
 				WHERE d.group_id = g.group_id AND g.stream_id = s.stream_id AND d.seg = oldest;
+				EXECUTE format('UPDATE edge_crdt.stream_lease l SET pending = ARRAY('
+							   ' SELECT x FROM unnest(l.pending) x WHERE NOT EXISTS (SELECT FROM %s p WHERE p.pos = x))'
+							   ' FROM edge_crdt.stream_group g'
+							   ' WHERE l.group_id = g.group_id AND g.stream_id = $1 AND l.pending <> ''{}''', part)
+				USING s.stream_id;
 				EXECUTE format('TRUNCATE %s', part);
 				trimmed := trimmed + n_old;
 				n_all := n_all - n_old;
@@ -791,19 +951,44 @@ DECLARE
 	s			edge_crdt.stream := edge_crdt._stream_get(stream);
 	g			edge_crdt.stream_group := edge_crdt._stream_group_get(s, grp);
 	n			int8;
+	want		int8[];
+	back		int8[];
+	l			edge_crdt.stream_lease;
 BEGIN
 	IF retry_after IS NULL OR retry_after < interval '0' THEN
 		RAISE EXCEPTION 'retry_after must not be negative'
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	UPDATE edge_crdt.stream_delivery d
-	SET visible_at = clock_timestamp() + retry_after, consumer = NULL
-	FROM edge_crdt._stream_parse_ids(ids) w CROSS JOIN LATERAL (
-		SELECT x.pos FROM edge_crdt.stream_message x
-		WHERE x.stream_id = s.stream_id AND x.hlc = w.hlc AND x.origin = w.origin AND x.seq = w.seq
-		LIMIT 1) m
-	WHERE d.group_id = g.group_id AND d.pos = m.pos;
-	GET DIAGNOSTICS n = ROW_COUNT;
+	want := ARRAY(SELECT m.pos FROM edge_crdt._stream_parse_ids(ids) w CROSS JOIN LATERAL (
+					  SELECT x.pos FROM edge_crdt.stream_message x
+					  WHERE x.stream_id = s.stream_id AND x.hlc = w.hlc AND x.origin = w.origin
+						AND x.seq = w.seq LIMIT 1) m);
+	IF g.mode <> 'shared' THEN
+		UPDATE edge_crdt.stream_delivery d
+		SET visible_at = clock_timestamp() + retry_after, consumer = NULL
+		WHERE d.group_id = g.group_id AND d.pos = ANY (want);
+		GET DIAGNOSTICS n = ROW_COUNT;
+		RETURN n;
+	END IF;
+	-- shared: the nacked part of a lease becomes a lease of its own
+	n := 0;
+	FOR l IN SELECT * FROM edge_crdt.stream_lease t
+			 WHERE t.group_id = g.group_id AND t.pending && want ORDER BY t.lease_id FOR UPDATE LOOP
+		back := ARRAY(SELECT x FROM unnest(l.pending) x WHERE x = ANY (want) ORDER BY x);
+		n := n + cardinality(back);
+		IF cardinality(back) = cardinality(l.pending) THEN
+			UPDATE edge_crdt.stream_lease t
+			SET visible_at = clock_timestamp() + retry_after, consumer = NULL
+			WHERE t.group_id = l.group_id AND t.lease_id = l.lease_id;
+		ELSE
+			UPDATE edge_crdt.stream_lease t
+			SET pending = ARRAY(SELECT x FROM unnest(l.pending) x WHERE NOT x = ANY (want) ORDER BY x)
+			WHERE t.group_id = l.group_id AND t.lease_id = l.lease_id;
+			INSERT INTO edge_crdt.stream_lease
+			VALUES (g.group_id, nextval('edge_crdt.stream_lease_seq'), back, back, NULL,
+					clock_timestamp() + retry_after, l.deliveries, l.delivered_at);
+		END IF;
+	END LOOP;
 	RETURN n;
 END;
 $$;
@@ -821,12 +1006,17 @@ DECLARE
 	g			edge_crdt.stream_group := edge_crdt._stream_group_get(s, grp);
 BEGIN
 	RETURN QUERY
-	SELECT edge_crdt._stream_id(m.hlc, m.origin, m.seq), d.consumer, d.deliveries, d.delivered_at,
-		   d.visible_at
-	FROM edge_crdt.stream_delivery d
-	JOIN edge_crdt.stream_message m ON m.stream_id = s.stream_id AND m.seg = d.seg AND m.pos = d.pos
-	WHERE d.group_id = g.group_id AND d.deliveries > 0
-	ORDER BY d.pos;
+	SELECT edge_crdt._stream_id(m.hlc, m.origin, m.seq), u.consumer, u.deliveries, u.delivered_at,
+		   u.visible_at
+	FROM (SELECT d.pos, d.consumer, d.deliveries, d.delivered_at, d.visible_at
+		  FROM edge_crdt.stream_delivery d
+		  WHERE d.group_id = g.group_id AND d.deliveries > 0
+		  UNION ALL
+		  SELECT x.p, l.consumer, l.deliveries, l.delivered_at, l.visible_at
+		  FROM edge_crdt.stream_lease l, unnest(l.pending) AS x (p)
+		  WHERE l.group_id = g.group_id AND l.deliveries > 0) u
+	JOIN edge_crdt.stream_message m ON m.stream_id = s.stream_id AND m.pos = u.pos
+	ORDER BY u.pos;
 END;
 $$;
 COMMENT ON FUNCTION edge_crdt.pending(text, text) IS
@@ -860,6 +1050,11 @@ BEGIN
 		RAISE EXCEPTION 'claim needs min_idle >= 0, count between 1 and 10000 and a positive visibility'
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
+	IF g.mode = 'shared' THEN
+		RETURN QUERY
+		SELECT * FROM edge_crdt._stream_lease_redeliver(s, g, consumer, count, visibility, min_idle);
+		RETURN;
+	END IF;
 	SELECT coalesce(array_agg(c.pos) FILTER (WHERE c.deliveries < g.max_deliveries), '{}'),
 		   coalesce(array_agg(c.pos) FILTER (WHERE c.deliveries >= g.max_deliveries), '{}')
 	INTO take, dead
@@ -867,7 +1062,7 @@ BEGIN
 		  WHERE d.group_id = g.group_id AND d.deliveries > 0 AND d.delivered_at <= v_now - min_idle
 		  ORDER BY d.pos LIMIT count FOR UPDATE SKIP LOCKED) c;
 	IF cardinality(dead) > 0 THEN
-		PERFORM edge_crdt._stream_dead_letter(s, g, dead);
+		PERFORM edge_crdt._stream_dead_letter_rows(s, g, dead);
 	END IF;
 	RETURN QUERY
 	SELECT * FROM edge_crdt._stream_deliver(s, g, take, consumer, visibility, v_now);
@@ -919,8 +1114,7 @@ COMMENT ON FUNCTION edge_crdt.read(text, text, int) IS
 CREATE VIEW edge_crdt.streams AS
 SELECT s.name AS stream, s.scope, s.retention, s.max_len,
 	   st.length, now() - st.oldest AS oldest_age, now() - st.newest AS newest_age,
-	   (SELECT jsonb_object_agg(g.grp, (SELECT count(*) FROM edge_crdt.stream_delivery d
-									   WHERE d.group_id = g.group_id))
+	   (SELECT jsonb_object_agg(g.grp, (SELECT count(*) FROM edge_crdt._stream_unacked(g)))
 		FROM edge_crdt.stream_group g WHERE g.stream_id = s.stream_id) AS group_lag,
 	   s.dead_letter_of IS NOT NULL AS dead_letter
 FROM edge_crdt.stream s
@@ -936,11 +1130,9 @@ SELECT s.name AS stream, g.grp, g.mode, g.max_deliveries, st.lag, st.in_flight,
 FROM edge_crdt.stream_group g
 JOIN edge_crdt.stream s USING (stream_id)
 CROSS JOIN LATERAL (
-	SELECT count(*) AS lag, count(*) FILTER (WHERE d.visible_at > now()) AS in_flight,
-		   min(m.published_at) AS oldest
-	FROM edge_crdt.stream_delivery d
-	LEFT JOIN edge_crdt.stream_message m ON m.stream_id = g.stream_id AND m.seg = d.seg AND m.pos = d.pos
-	WHERE d.group_id = g.group_id) st;
+	SELECT count(*) AS lag, count(*) FILTER (WHERE u.in_flight) AS in_flight,
+		   min(u.published_at) AS oldest
+	FROM edge_crdt._stream_unacked(g) u) st;
 COMMENT ON VIEW edge_crdt.stream_groups IS
 	'consumer groups: messages not acknowledged (lag), in flight, age of the oldest, exclusive lease owner';
 
@@ -976,3 +1168,5 @@ BEGIN
 	END LOOP;
 END
 $$;
+-- what the views above call
+GRANT EXECUTE ON FUNCTION edge_crdt._stream_unacked(edge_crdt.stream_group) TO edge_crdt_admin;

@@ -72,6 +72,7 @@
 #include "edge_crdt/message.h"
 #include "edge_crdt/node.h"
 #include "edge_crdt/stream.h"
+#include "edge_crdt/stream_lease.h"
 
 #define STREAM_SEGMENTS		4
 #define STREAM_MAX_BATCH	10000
@@ -81,8 +82,7 @@
 typedef struct StreamPlans
 {
 	int32		stream_id;		/* hash key */
-	SPIPlanPtr	take;			/* read_group, shared group */
-	SPIPlanPtr	ack;
+	SPIPlanPtr	lookup;			/* ack: positions of message ids */
 } StreamPlans;
 
 static HTAB *stream_plans = NULL;
@@ -180,7 +180,7 @@ typedef struct StreamRow
 	bool		global;
 	int32		cur_seg;
 	Interval	retention;
-	int			ngroups;		/* its consumer groups, by id */
+	int			ngroups;		/* its exclusive / key_shared groups, by id */
 	int32	   *groups;
 } StreamRow;
 
@@ -311,22 +311,49 @@ stream_invalidate_sql(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/* The stream row the lookup statements below return. */
+static void
+stream_row_from_spi(StreamRow *row)
+{
+	HeapTuple	tup = SPI_tuptable->vals[0];
+	TupleDesc	desc = SPI_tuptable->tupdesc;
+	bool		isnull;
+	Datum	   *elems;
+	int			i;
+
+	row->stream_id = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+	row->global = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
+	row->cur_seg = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
+	row->retention = *DatumGetIntervalP(SPI_getbinval(tup, desc, 4, &isnull));
+	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 5, &isnull)),
+					  INT4OID, 4, true, TYPALIGN_INT, &elems, NULL, &row->ngroups);
+	row->groups = palloc(sizeof(int32) * Max(row->ngroups, 1));
+	for (i = 0; i < row->ngroups; i++)
+		row->groups[i] = DatumGetInt32(elems[i]);
+	if (row->cur_seg < 0 || row->cur_seg >= STREAM_SEGMENTS)
+		elog(ERROR, "stream %d has an invalid current segment %d",
+			 row->stream_id, row->cur_seg);
+}
+
+/*
+ * The stream row by name ($1 text) or by id ($1 int4).  Shared groups get no
+ * rows when a message is stored (stream_lease.c): only the others are listed.
+ */
+#define STREAM_ROW_QUERY \
+	"SELECT s.stream_id, s.scope = 'global', s.cur_seg, s.retention, " \
+	"ARRAY(SELECT g.group_id FROM edge_crdt.stream_group g " \
+	"WHERE g.stream_id = s.stream_id AND g.mode <> 'shared' ORDER BY g.group_id) " \
+	"FROM edge_crdt.stream s WHERE "
+
 static void
 stream_lookup(Datum name, bool name_null, StreamRow *row)
 {
 	Datum		values[1] = {name};
 	char		nulls[1] = {name_null ? 'n' : ' '};
 	Oid			argtypes[1] = {TEXTOID};
-	HeapTuple	tup;
-	TupleDesc	desc;
-	bool		isnull;
 
 	if (plan_stream == NULL)
-		plan_stream = stream_prepare("SELECT s.stream_id, s.scope = 'global', s.cur_seg, s.retention, "
-									 "ARRAY(SELECT g.group_id FROM edge_crdt.stream_group g "
-									 "WHERE g.stream_id = s.stream_id ORDER BY g.group_id) "
-									 "FROM edge_crdt.stream s WHERE s.name = $1",
-									 1, argtypes);
+		plan_stream = stream_prepare(STREAM_ROW_QUERY "s.name = $1", 1, argtypes);
 	if (!name_null)
 		stream_exec(plan_stream, values, nulls, SPI_OK_SELECT);
 	if (name_null || SPI_processed != 1)
@@ -334,25 +361,7 @@ stream_lookup(Datum name, bool name_null, StreamRow *row)
 		stream_raise_via("SELECT edge_crdt._stream_get($1)", 1, argtypes, values, nulls);
 		elog(ERROR, "stream lookup failed");
 	}
-	tup = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-	row->stream_id = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
-	row->global = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
-	row->cur_seg = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
-	row->retention = *DatumGetIntervalP(SPI_getbinval(tup, desc, 4, &isnull));
-	{
-		Datum	   *elems;
-		int			i;
-
-		deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 5, &isnull)),
-						  INT4OID, 4, true, TYPALIGN_INT, &elems, NULL, &row->ngroups);
-		row->groups = palloc(sizeof(int32) * Max(row->ngroups, 1));
-		for (i = 0; i < row->ngroups; i++)
-			row->groups[i] = DatumGetInt32(elems[i]);
-	}
-	if (row->cur_seg < 0 || row->cur_seg >= STREAM_SEGMENTS)
-		elog(ERROR, "stream %d has an invalid current segment %d",
-			 row->stream_id, row->cur_seg);
+	stream_row_from_spi(row);
 }
 
 /* Stream and group ids by name, or the error of _stream_group_get(). */
@@ -528,10 +537,10 @@ stream_emit(const char *name, int32 origin, int64 hlc, int32 seq,
 
 /*
  * Storing messages without SQL: the rows go straight to the current
- * segment's table and to stream_delivery through the executor's
- * ExecSimpleRelationInsert() (constraint and partition checks, index
- * entries), as the PL/pgSQL _stream_store does with INSERTs.  The tables
- * have no triggers (the store refuses to run if one is added).
+ * segment's table and to stream_delivery (exclusive / key_shared groups)
+ * through the executor's ExecSimpleRelationInsert() (constraint and
+ * partition checks, index entries).  The tables have no triggers (the store
+ * refuses to run if one is added).
  */
 enum
 {
@@ -673,9 +682,18 @@ stream_store_message(StreamStore *st, const StreamRow *s, int32 origin, int64 hl
 	bool		mn[MSG_NCOLS];
 	Datum		dv[DEL_NCOLS];
 	bool		dn[DEL_NCOLS];
-	int64		pos = nextval_internal(st->seq, false);
+	LOCKTAG		tag;
+	int64		pos;
 	int			i;
 
+	/*
+	 * From the position drawn until its index entries are in, so that a
+	 * consumer that reads the sequence under this lock finds every row below
+	 * (stream_lease.c).
+	 */
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) s->stream_id, 0, STREAM_LOCK_INSERT);
+	(void) LockAcquire(&tag, ShareLock, false, false);
+	pos = nextval_internal(st->seq, false);
 	memset(mn, 0, sizeof(mn));
 	mv[MSG_STREAM_ID] = Int32GetDatum(s->stream_id);
 	mv[MSG_SEG] = Int32GetDatum(s->cur_seg);
@@ -694,6 +712,7 @@ stream_store_message(StreamStore *st, const StreamRow *s, int32 origin, int64 hl
 	/* the column's default, now() */
 	mv[MSG_STORED_AT] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 	stream_target_insert(st, &st->msg, mv, mn, MSG_NCOLS);
+	LockRelease(&tag, ShareLock, false);
 
 	memset(dn, 0, sizeof(dn));
 	dv[DEL_POS] = Int64GetDatum(pos);
@@ -730,6 +749,49 @@ stream_store_close(StreamStore *st)
 	FreeExecutorState(st->estate);
 	/* make the rows visible to the rest of the caller's transaction */
 	CommandCounterIncrement();
+}
+
+/*
+ * _stream_store(stream_id, origin, hlc, seq, key, headers, payload, dedup_id,
+ * published_at): store a message the way publish does, for the PL/pgSQL
+ * paths (messages from other nodes, dead letters).  Values are checked by
+ * the caller.
+ */
+PG_FUNCTION_INFO_V1(stream_store_sql);
+Datum
+stream_store_sql(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[1] = {INT4OID};
+	Datum		id = PG_GETARG_DATUM(0);
+	StreamRow	s;
+	StreamStore st;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3) ||
+		PG_ARGISNULL(6) || PG_ARGISNULL(8))
+		elog(ERROR, "_stream_store: stream, origin, hlc, seq, payload and published_at must not be null");
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	/* under the publish lock the row and its groups are current */
+	stream_take_lock(DatumGetInt32(id), STREAM_LOCK_PUBLISH, 0, ShareLock);
+	if (plan == NULL)
+		plan = stream_prepare(STREAM_ROW_QUERY "s.stream_id = $1", 1, argtypes);
+	stream_exec(plan, &id, NULL, SPI_OK_SELECT);
+	if (SPI_processed != 1)
+		elog(ERROR, "stream %d does not exist", DatumGetInt32(id));
+	stream_row_from_spi(&s);
+
+	stream_store_open(&st, s.stream_id, s.cur_seg);
+	stream_store_message(&st, &s, PG_GETARG_INT32(1), PG_GETARG_INT64(2), PG_GETARG_INT32(3),
+						 PG_GETARG_DATUM(4), PG_ARGISNULL(4),
+						 PG_GETARG_DATUM(5), PG_ARGISNULL(5),
+						 PG_GETARG_DATUM(6),
+						 PG_GETARG_DATUM(7), PG_ARGISNULL(7),
+						 PG_GETARG_TIMESTAMPTZ(8));
+	stream_store_close(&st);
+	StreamWakeAtCommit(s.stream_id);
+	SPI_finish();
+	PG_RETURN_VOID();
 }
 
 /*
@@ -921,9 +983,9 @@ stream_publish_batch_sql(PG_FUNCTION_ARGS)
 }
 
 /*
- * Positions of the messages this backend delivered by read_group and has
- * not acknowledged yet, by (stream, id), so that ack can delete their
- * delivery rows without looking the ids up in the messages.  A message's
+ * Positions (and for shared groups leases) of the messages this backend
+ * delivered by read_group and has not acknowledged yet, by (stream, id), so
+ * that ack need not look the ids up in the messages.  A message's
  * id and position never change and are never reused in a stream (a dropped
  * and re-created stream has a new stream id); the map is emptied with the
  * stream cache (which also covers a dropped and re-created extension) and
@@ -942,6 +1004,7 @@ typedef struct DeliveredEntry
 {
 	DeliveredKey key;
 	int64		pos;
+	int64		lease_id;		/* shared groups: the lease it was handed out in */
 } DeliveredEntry;
 
 #define STREAM_DELIVERED_MAX	65536
@@ -972,7 +1035,8 @@ stream_delivered_check(void)
 }
 
 static void
-stream_delivered_remember(int32 stream_id, int32 origin, int64 hlc, int32 seq, int64 pos)
+stream_delivered_remember(int32 stream_id, int32 origin, int64 hlc, int32 seq, int64 pos,
+						  int64 lease_id)
 {
 	DeliveredKey key;
 	DeliveredEntry *entry;
@@ -985,6 +1049,7 @@ stream_delivered_remember(int32 stream_id, int32 origin, int64 hlc, int32 seq, i
 	key.seq = seq;
 	entry = hash_search(delivered_map, &key, HASH_ENTER, NULL);
 	entry->pos = pos;
+	entry->lease_id = lease_id;
 }
 
 /* An interval compared with another, as SQL compares them. */
@@ -992,6 +1057,47 @@ static int
 stream_interval_cmp(Datum a, const Interval *b)
 {
 	return DatumGetInt32(DirectFunctionCall2(interval_cmp, a, IntervalPGetDatum(b)));
+}
+
+/*
+ * The paths of read_group in PL/pgSQL (exclusive / key_shared groups,
+ * redeliveries): the rows of call, a function of (s, g, consumer, count,
+ * visibility) in read_group's row type, into the result.  Returns how many.
+ */
+static int
+stream_take_sql(SPIPlanPtr *plan, const char *call, FunctionCallInfo fcinfo,
+				const GroupRow *g, int count)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Datum		values[5];
+	uint64		r;
+
+	if (*plan == NULL)
+	{
+		Oid			argtypes[5] = {INT4OID, INT4OID, TEXTOID, INT4OID, INTERVALOID};
+		char	   *sql = psprintf("SELECT x.* FROM edge_crdt.stream s, edge_crdt.stream_group g, %s x "
+								   "WHERE s.stream_id = $1 AND g.group_id = $2", call);
+
+		*plan = stream_prepare(sql, 5, argtypes);
+		pfree(sql);
+	}
+	values[0] = Int32GetDatum(g->stream_id);
+	values[1] = Int32GetDatum(g->group_id);
+	values[2] = PG_GETARG_DATUM(2);
+	values[3] = Int32GetDatum(count);
+	values[4] = PG_GETARG_DATUM(4);
+	stream_exec(*plan, values, NULL, SPI_OK_SELECT);
+	for (r = 0; r < SPI_processed; r++)
+	{
+		Datum		out[7];
+		bool		outnull[7];
+		int			i;
+
+		for (i = 0; i < 7; i++)
+			out[i] = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, i + 1, &outnull[i]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out, outnull);
+	}
+	return (int) SPI_processed;
 }
 
 /*
@@ -1003,10 +1109,9 @@ Datum
 stream_read_group_sql(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr plan_take_other = NULL;
-	static SPIPlanPtr plan_dead = NULL;
+	static SPIPlanPtr plan_redeliver = NULL;
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	GroupRow	g;
-	StreamPlans *plans = NULL;
 	Interval	zero;
 	Interval	hour;
 	TimestampTz deadline;
@@ -1051,143 +1156,44 @@ stream_read_group_sql(PG_FUNCTION_ARGS)
 													   TimestampTzGetDatum(GetCurrentTimestamp()),
 													   PG_GETARG_DATUM(5)));
 
-	if (g.shared)
-	{
-		plans = stream_plans_for(g.stream_id);
-		if (plans->take == NULL)
-		{
-			Oid			argtypes[6] = {INT4OID, TIMESTAMPTZOID, INT4OID, INTERVALOID,
-			TEXTOID, INT4OID};
-			char	   *sql;
-
-			/*
-			 * One statement: the first count deliverable messages in arrival
-			 * order, skipping rows other transactions hold; those below
-			 * max_deliveries are marked delivered and returned with their
-			 * message, the others come back flagged dead (still locked by
-			 * us) for _stream_dead_letter.  The message is read from this
-			 * stream's partition by one index probe per row.
-			 */
-			sql = psprintf("WITH c AS MATERIALIZED ("
-						   " SELECT d.pos, d.deliveries FROM edge_crdt.stream_delivery d"
-						   " WHERE d.group_id = $1 AND d.visible_at <= $2"
-						   " ORDER BY d.pos LIMIT $3 FOR UPDATE SKIP LOCKED),"
-						   "u AS ("
-						   " UPDATE edge_crdt.stream_delivery d"
-						   " SET visible_at = $2 + $4, deliveries = d.deliveries + 1,"
-						   " consumer = $5, delivered_at = $2"
-						   " WHERE d.group_id = $1"
-						   " AND d.pos = ANY (ARRAY(SELECT c.pos FROM c WHERE c.deliveries < $6))"
-						   " RETURNING d.pos, d.seg, d.deliveries) "
-						   "SELECT u.pos, false AS dead,"
-						   " m.hlc::text || '-' || m.origin::text || '-' || m.seq::text,"
-						   " m.origin, m.key, m.payload, m.headers, u.deliveries, m.published_at,"
-						   " m.hlc, m.seq"
-						   " FROM u CROSS JOIN LATERAL ("
-						   " SELECT * FROM edge_crdt.stream_msg_%d x"
-						   " WHERE x.seg = u.seg AND x.pos = u.pos LIMIT 1) m "
-						   "UNION ALL "
-						   "SELECT c.pos, true, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
-						   " FROM c WHERE c.deliveries >= $6 "
-						   "ORDER BY 1",
-						   g.stream_id);
-			plans->take = stream_prepare(sql, 6, argtypes);
-			pfree(sql);
-		}
-	}
-
 	for (;;)
 	{
 		if (g.shared)
 		{
-			Datum		values[6];
-			int			ndead = 0;
-			Datum	   *dead = NULL;
-			uint64		r;
+			TimestampTz now = GetCurrentTimestamp();
+			TimestampTz until;
+			StreamTaken taken;
+			int			left = count;
+			int			i;
 
-			values[0] = Int32GetDatum(g.group_id);
-			values[1] = TimestampTzGetDatum(GetCurrentTimestamp());
-			values[2] = Int32GetDatum(count);
-			values[3] = PG_GETARG_DATUM(4);
-			values[4] = PG_GETARG_DATUM(2);
-			values[5] = Int32GetDatum(g.max_deliveries);
-			stream_exec(plans->take, values, NULL, SPI_OK_SELECT);
-			for (r = 0; r < SPI_processed; r++)
+			until = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+															TimestampTzGetDatum(now),
+															PG_GETARG_DATUM(4)));
+			/*
+			 * Redeliveries first, so that a steady flow of fresh messages
+			 * cannot starve them; they are rare, and go through SQL.
+			 */
+			if (!StreamTakeFresh(g.stream_id, g.group_id, PG_GETARG_DATUM(2), left, now, until,
+								 true, rsinfo->setResult, rsinfo->setDesc, &taken))
 			{
-				HeapTuple	tup = SPI_tuptable->vals[r];
-				TupleDesc	desc = SPI_tuptable->tupdesc;
-				bool		isnull;
-				Datum		out[7];
-				bool		outnull[7];
-				int			i;
-
-				if (DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull)))
-				{
-					if (dead == NULL)
-						dead = palloc(sizeof(Datum) * SPI_processed);
-					dead[ndead++] = SPI_getbinval(tup, desc, 1, &isnull);
-					continue;
-				}
-				for (i = 0; i < 7; i++)
-					out[i] = SPI_getbinval(tup, desc, i + 3, &outnull[i]);
-				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out, outnull);
-				found = true;
-				stream_delivered_remember(g.stream_id, DatumGetInt32(out[1]),
-										  DatumGetInt64(SPI_getbinval(tup, desc, 10, &isnull)),
-										  DatumGetInt32(SPI_getbinval(tup, desc, 11, &isnull)),
-										  DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)));
+				left -= stream_take_sql(&plan_redeliver,
+										"edge_crdt._stream_lease_redeliver(s, g, $3, $4, $5, NULL)",
+										fcinfo, &g, count);
+				found |= left < count;
+				taken.n = 0;
+				if (left > 0)
+					(void) StreamTakeFresh(g.stream_id, g.group_id, PG_GETARG_DATUM(2), left, now,
+										   until, false, rsinfo->setResult, rsinfo->setDesc,
+										   &taken);
 			}
-			if (ndead > 0)
-			{
-				Oid			argtypes[3] = {INT4OID, INT4OID, INT8ARRAYOID};
-				Datum		dv[3];
-
-				if (plan_dead == NULL)
-					plan_dead = stream_prepare("SELECT edge_crdt._stream_dead_letter(s, g, $3) "
-											   "FROM edge_crdt.stream s, edge_crdt.stream_group g "
-											   "WHERE s.stream_id = $1 AND g.group_id = $2",
-											   3, argtypes);
-				dv[0] = Int32GetDatum(g.stream_id);
-				dv[1] = Int32GetDatum(g.group_id);
-				dv[2] = PointerGetDatum(construct_array(dead, ndead, INT8OID, 8,
-														FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-				stream_exec(plan_dead, dv, NULL, SPI_OK_SELECT);
-			}
+			for (i = 0; i < taken.n; i++)
+				stream_delivered_remember(g.stream_id, taken.origin[i], taken.hlc[i],
+										  taken.seq[i], taken.pos[i], taken.lease_id);
+			found |= taken.n > 0;
 		}
 		else
-		{
-			Datum		values[5];
-			uint64		r;
-
-			if (plan_take_other == NULL)
-			{
-				Oid			argtypes[5] = {INT4OID, INT4OID, TEXTOID, INT4OID, INTERVALOID};
-
-				plan_take_other = stream_prepare("SELECT x.* FROM edge_crdt.stream s, "
-												 "edge_crdt.stream_group g, "
-												 "edge_crdt._stream_take(s, g, $3, $4, $5) x "
-												 "WHERE s.stream_id = $1 AND g.group_id = $2",
-												 5, argtypes);
-			}
-			values[0] = Int32GetDatum(g.stream_id);
-			values[1] = Int32GetDatum(g.group_id);
-			values[2] = PG_GETARG_DATUM(2);
-			values[3] = Int32GetDatum(count);
-			values[4] = PG_GETARG_DATUM(4);
-			stream_exec(plan_take_other, values, NULL, SPI_OK_SELECT);
-			for (r = 0; r < SPI_processed; r++)
-			{
-				HeapTuple	tup = SPI_tuptable->vals[r];
-				Datum		out[7];
-				bool		outnull[7];
-				int			i;
-
-				for (i = 0; i < 7; i++)
-					out[i] = SPI_getbinval(tup, SPI_tuptable->tupdesc, i + 1, &outnull[i]);
-				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out, outnull);
-				found = true;
-			}
-		}
+			found |= stream_take_sql(&plan_take_other, "edge_crdt._stream_take(s, g, $3, $4, $5)",
+									 fcinfo, &g, count) > 0;
 		if (found || GetCurrentTimestamp() >= deadline)
 			break;
 
@@ -1241,191 +1247,292 @@ stream_cmp_int64(const void *a, const void *b)
 }
 
 /*
- * ack of ids that this backend delivered (all of them in the delivered map):
- * delete the delivery rows by position.  Returns false, having done
- * nothing, if an id is not in the map.
+ * Positions of the ids: from the map of what this backend delivered, else
+ * by looking the ids up in the stream (one statement prepared per stream).
+ * pos[i] = -1: not a message of the stream.  ids are valid.
  */
-static bool
-stream_ack_delivered(FunctionCallInfo fcinfo, const GroupRow *g, Datum *ids, int n,
-					 int64 *done)
+static void
+stream_ack_positions(const GroupRow *g, Datum *ids, int n, bool plain, int64 *pos,
+					 int64 *lease_id)
 {
-	static SPIPlanPtr plan = NULL;
-	int64	   *pos = palloc(sizeof(int64) * n);
-	DeliveredKey *keys = palloc0(sizeof(DeliveredKey) * n);
-	Datum	   *posd;
-	int			npos = 0;
+	bool		missing = !plain;
+	bool		mixed = false;
 	int			i;
-	Datum		values[2];
-	bool	   *deleted;
 
+	*lease_id = 0;
 	stream_delivered_check();
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n && plain; i++)
 	{
 		char		buf[64];
 		int			len = VARSIZE_ANY_EXHDR(DatumGetPointer(ids[i]));
 		char	   *p;
+		DeliveredKey key;
 		DeliveredEntry *entry;
 
 		/* plain ids: digits and two dashes, at most 38 bytes */
 		memcpy(buf, VARDATA_ANY(DatumGetPointer(ids[i])), len);
 		buf[len] = '\0';
-		keys[i].stream_id = g->stream_id;
-		keys[i].hlc = strtoll(buf, &p, 10);
-		keys[i].origin = (int32) strtol(p + 1, &p, 10);
-		keys[i].seq = (int32) strtol(p + 1, &p, 10);
-		entry = hash_search(delivered_map, &keys[i], HASH_FIND, NULL);
-		if (entry == NULL)
-			return false;
-		pos[i] = entry->pos;
+		memset(&key, 0, sizeof(key));
+		key.stream_id = g->stream_id;
+		key.hlc = strtoll(buf, &p, 10);
+		key.origin = (int32) strtol(p + 1, &p, 10);
+		key.seq = (int32) strtol(p + 1, &p, 10);
+		entry = hash_search(delivered_map, &key, HASH_FIND, NULL);
+		pos[i] = entry ? entry->pos : -1;
+		/* one lease for all of them, or 0 */
+		if (entry != NULL && (i == 0 || *lease_id == entry->lease_id))
+			*lease_id = entry->lease_id;
+		else
+			mixed = true;
+		missing |= (entry == NULL);
 	}
-	/* distinct ids are distinct positions */
-	qsort(pos, n, sizeof(int64), stream_cmp_int64);
-	posd = palloc(sizeof(Datum) * n);
-	for (i = 0; i < n; i++)
-		if (i == 0 || pos[i] != pos[i - 1])
-		{
-			pos[npos] = pos[i];
-			posd[npos++] = Int64GetDatum(pos[i]);
-		}
+	if (mixed || missing)
+		*lease_id = 0;
+	if (missing)
+	{
+		StreamPlans *plans = stream_plans_for(g->stream_id);
+		Datum		arr;
+		uint64		r;
 
-	if (plan == NULL)
+		if (plans->lookup == NULL)
+		{
+			Oid			argtypes[1] = {TEXTARRAYOID};
+			char	   *sql;
+
+			sql = psprintf("SELECT w.o, m.pos FROM unnest($1) WITH ORDINALITY w (i, o)"
+						   " CROSS JOIN LATERAL ("
+						   " SELECT x.pos FROM edge_crdt.stream_msg_%d x"
+						   " WHERE x.hlc = split_part(w.i, '-', 1)::int8"
+						   " AND x.origin = split_part(w.i, '-', 2)::int4"
+						   " AND x.seq = split_part(w.i, '-', 3)::int4 LIMIT 1) m",
+						   g->stream_id);
+			plans->lookup = stream_prepare(sql, 1, argtypes);
+			pfree(sql);
+		}
+		arr = PointerGetDatum(construct_array(ids, n, TEXTOID, -1, false, TYPALIGN_INT));
+		stream_exec(plans->lookup, &arr, NULL, SPI_OK_SELECT);
+		for (i = 0; i < n; i++)
+			pos[i] = -1;
+		for (r = 0; r < SPI_processed; r++)
+		{
+			bool		isnull;
+			int64		o = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r],
+													   SPI_tuptable->tupdesc, 1, &isnull));
+
+			pos[o - 1] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r],
+													 SPI_tuptable->tupdesc, 2, &isnull));
+		}
+	}
+}
+
+/*
+ * Acknowledge positions (sorted, distinct): shared groups remove them from
+ * their lease's pending list, the others delete their delivery rows.
+ * Returns how many were pending; done[i] says which.
+ */
+static int
+stream_ack_pending(const GroupRow *g, const int64 *pos, int npos, int64 lease_id, bool *done)
+{
+	static SPIPlanPtr plan_rows = NULL;
+	static SPIPlanPtr plan_leases = NULL;
+	static SPIPlanPtr plan_lease = NULL;
+	SPIPlanPtr	plan;
+	Datum	   *elems = palloc(sizeof(Datum) * Max(npos, 1));
+	Datum		values[2];
+	uint64		r;
+	int			i;
+	int			ndone = 0;
+
+	if (plan_rows == NULL)
 	{
 		Oid			argtypes[2] = {INT4OID, INT8ARRAYOID};
 
-		plan = stream_prepare("DELETE FROM edge_crdt.stream_delivery d "
-							  "WHERE d.group_id = $1 AND d.pos = ANY ($2) RETURNING d.pos",
-							  2, argtypes);
+		plan_rows = stream_prepare("DELETE FROM edge_crdt.stream_delivery d "
+								   "WHERE d.group_id = $1 AND d.pos = ANY ($2) RETURNING d.pos",
+								   2, argtypes);
+		/* a position is pending in one lease at most */
+		plan_leases = stream_prepare("WITH old AS ("
+									 " SELECT l.lease_id, l.pending FROM edge_crdt.stream_lease l"
+									 " WHERE l.group_id = $1 AND l.pending && $2 FOR UPDATE),"
+									 "upd AS ("
+									 " UPDATE edge_crdt.stream_lease l"
+									 " SET pending = ARRAY(SELECT x FROM unnest(o.pending) x"
+									 " WHERE NOT x = ANY ($2) ORDER BY x)"
+									 " FROM old o WHERE l.group_id = $1 AND l.lease_id = o.lease_id"
+									 " RETURNING 1) "
+									 "SELECT x FROM old o, unnest(o.pending) x"
+									 " WHERE x = ANY ($2) AND (SELECT count(*) FROM upd) >= 0",
+									 2, argtypes);
 	}
+	for (i = 0; i < npos; i++)
+		elems[i] = Int64GetDatum(pos[i]);
 	values[0] = Int32GetDatum(g->group_id);
-	values[1] = PointerGetDatum(construct_array(posd, npos, INT8OID, 8, FLOAT8PASSBYVAL,
+	values[1] = PointerGetDatum(construct_array(elems, npos, INT8OID, 8, FLOAT8PASSBYVAL,
 												TYPALIGN_DOUBLE));
-	stream_exec(plan, values, NULL, SPI_OK_DELETE_RETURNING);
-	*done = (int64) SPI_processed;
+	memset(done, 0, sizeof(bool) * npos);
 
-	deleted = palloc0(sizeof(bool) * npos);
-	for (i = 0; i < (int) SPI_processed; i++)
+	/*
+	 * The common case: what one read_group handed out here, all of it still
+	 * pending in that lease: one update by key.
+	 */
+	if (g->shared && lease_id != 0)
+	{
+		Datum		lv[3] = {values[0], values[1], Int64GetDatum(lease_id)};
+
+		if (plan_lease == NULL)
+		{
+			Oid			argtypes[3] = {INT4OID, INT8ARRAYOID, INT8OID};
+
+			plan_lease = stream_prepare("UPDATE edge_crdt.stream_lease l"
+										" SET pending = CASE WHEN l.pending <@ $2 THEN '{}'::int8[]"
+										" ELSE ARRAY(SELECT x FROM unnest(l.pending) x"
+										" WHERE NOT x = ANY ($2) ORDER BY x) END"
+										" WHERE l.group_id = $1 AND l.lease_id = $3 AND l.pending @> $2",
+										3, argtypes);
+		}
+		stream_exec(plan_lease, lv, NULL, SPI_OK_UPDATE);
+		if (SPI_processed == 1)
+		{
+			memset(done, 1, sizeof(bool) * npos);
+			return npos;
+		}
+	}
+
+	plan = g->shared ? plan_leases : plan_rows;
+	stream_exec(plan, values, NULL, g->shared ? SPI_OK_SELECT : SPI_OK_DELETE_RETURNING);
+	for (r = 0; r < SPI_processed; r++)
 	{
 		bool		isnull;
-		int64		p = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+		int64		p = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r],
 												   SPI_tuptable->tupdesc, 1, &isnull));
-		int64	   *hit = bsearch(&p, pos, npos, sizeof(int64), stream_cmp_int64);
+		const int64 *hit = bsearch(&p, pos, npos, sizeof(int64), stream_cmp_int64);
 
-		if (hit)
-			deleted[hit - pos] = true;
-	}
-	if (*done < npos)
-	{
-		/* the ids whose rows we deleted, for the error's list of the others */
-		Datum	   *done_ids = palloc(sizeof(Datum) * n);
-		int			ndone = 0;
-
-		for (i = 0; i < n; i++)
+		if (hit && !done[hit - pos])
 		{
-			DeliveredEntry *entry = hash_search(delivered_map, &keys[i], HASH_FIND, NULL);
-			int64	   *hit = bsearch(&entry->pos, pos, npos, sizeof(int64), stream_cmp_int64);
-
-			if (deleted[hit - pos])
-				done_ids[ndone++] = ids[i];
+			done[hit - pos] = true;
+			ndone++;
 		}
-		stream_ack_fail(fcinfo, PointerGetDatum(construct_array(done_ids, ndone, TEXTOID, -1,
-																false, TYPALIGN_INT)));
 	}
-	/* acknowledged: forget them (an error above rolls everything back) */
-	for (i = 0; i < n; i++)
-		(void) hash_search(delivered_map, &keys[i], HASH_REMOVE, NULL);
-	return true;
+	return ndone;
 }
 
 /*
  * ack(stream, grp, ids text[]) RETURNS bigint
+ *
+ * Fails, having done nothing, if an id is not pending: effects committed
+ * with the ack must happen once (see stream_ack_fail).
  */
 PG_FUNCTION_INFO_V1(stream_ack_sql);
 Datum
 stream_ack_sql(PG_FUNCTION_ARGS)
 {
 	GroupRow	g;
-	StreamPlans *plans;
 	bool		plain = !PG_ARGISNULL(2);
-	int64		wanted;
-	int64		done = 0;
-	Datum		done_ids = (Datum) 0;
-	bool		isnull;
-	Datum		values[2];
-	char		nulls[2] = {' ', ' '};
+	Datum	   *elems = NULL;
+	bool	   *enulls;
+	int			n = 0;
+	int			nid = 0;
+	int64	   *pos;
+	int64	   *sorted;
+	int			npos = 0;
+	bool	   *done;
+	int			ndone;
+	int64		lease_id = 0;
+	int			i;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	stream_group_lookup_cached(fcinfo, &g);
 
-	/* ids that certainly fit their types take the fast paths */
+	/* ids that certainly fit their types need no parsing in SQL */
 	if (plain)
 	{
-		ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(2);
-		Datum	   *elems;
-		bool	   *enulls;
-		int			n;
-		int			i;
-
-		deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &enulls, &n);
+		deconstruct_array(PG_GETARG_ARRAYTYPE_P(2), TEXTOID, -1, false, TYPALIGN_INT,
+						  &elems, &enulls, &n);
 		for (i = 0; i < n && plain; i++)
 			plain = !enulls[i] &&
 				stream_id_plain(VARDATA_ANY(DatumGetPointer(elems[i])),
 								VARSIZE_ANY_EXHDR(DatumGetPointer(elems[i])));
-		if (plain && n > 0 && stream_ack_delivered(fcinfo, &g, elems, n, &done))
-		{
-			SPI_finish();
-			PG_RETURN_INT64(done);
-		}
 	}
 	if (!plain)
 	{
 		Oid			argtypes[1] = {TEXTARRAYOID};
 		Datum		v = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
-		char		n = PG_ARGISNULL(2) ? 'n' : ' ';
+		char		nn = PG_ARGISNULL(2) ? 'n' : ' ';
 
 		/* raises the error; ids that are valid but long pass */
 		stream_raise_via("SELECT count(*) FROM edge_crdt._stream_parse_ids($1)",
-						 1, argtypes, &v, &n);
+						 1, argtypes, &v, &nn);
+	}
+	if (n == 0)
+	{
+		SPI_finish();
+		PG_RETURN_INT64(0);
 	}
 
-	plans = stream_plans_for(g.stream_id);
-	if (plans->ack == NULL)
+	/* distinct ids count once */
+	for (i = 0; i < n; i++)
 	{
-		Oid			argtypes[2] = {INT4OID, TEXTARRAYOID};
-		char	   *sql;
+		int			j;
 
-		sql = psprintf("WITH want AS ("
-					   " SELECT DISTINCT i AS id, split_part(i, '-', 1)::int8 AS hlc,"
-					   " split_part(i, '-', 2)::int4 AS origin, split_part(i, '-', 3)::int4 AS seq"
-					   " FROM unnest($2) i),"
-					   "msg AS ("
-					   " SELECT w.id, m.pos FROM want w CROSS JOIN LATERAL ("
-					   " SELECT x.pos FROM edge_crdt.stream_msg_%d x"
-					   " WHERE x.hlc = w.hlc AND x.origin = w.origin AND x.seq = w.seq LIMIT 1) m),"
-					   "del AS ("
-					   " DELETE FROM edge_crdt.stream_delivery d"
-					   " WHERE d.group_id = $1 AND d.pos = ANY (ARRAY(SELECT msg.pos FROM msg))"
-					   " RETURNING d.pos) "
-					   "SELECT (SELECT count(*) FROM want), (SELECT count(*) FROM del),"
-					   " (SELECT array_agg(msg.id) FROM msg JOIN del USING (pos))",
-					   g.stream_id);
-		plans->ack = stream_prepare(sql, 2, argtypes);
-		pfree(sql);
+		for (j = 0; j < nid; j++)
+			if (VARSIZE_ANY_EXHDR(DatumGetPointer(elems[i])) ==
+				VARSIZE_ANY_EXHDR(DatumGetPointer(elems[j])) &&
+				memcmp(VARDATA_ANY(DatumGetPointer(elems[i])), VARDATA_ANY(DatumGetPointer(elems[j])),
+					   VARSIZE_ANY_EXHDR(DatumGetPointer(elems[i]))) == 0)
+				break;
+		if (j == nid)
+			elems[nid++] = elems[i];
 	}
-	values[0] = Int32GetDatum(g.group_id);
-	values[1] = PG_GETARG_DATUM(2);
-	stream_exec(plans->ack, values, nulls, SPI_OK_SELECT);
-	wanted = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	done = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	if (done < wanted)
+	pos = palloc(sizeof(int64) * nid);
+	stream_ack_positions(&g, elems, nid, plain, pos, &lease_id);
+
+	/* distinct ids of one stream are distinct positions */
+	sorted = palloc(sizeof(int64) * nid);
+	for (i = 0; i < nid; i++)
+		if (pos[i] >= 0)
+			sorted[npos++] = pos[i];
+	qsort(sorted, npos, sizeof(int64), stream_cmp_int64);
+	done = palloc(sizeof(bool) * Max(npos, 1));
+	ndone = npos > 0 ? stream_ack_pending(&g, sorted, npos, lease_id, done) : 0;
+
+	if (ndone < nid)
 	{
-		done_ids = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
-		if (isnull)
-			done_ids = PointerGetDatum(construct_empty_array(TEXTOID));
-		stream_ack_fail(fcinfo, done_ids);
+		/* the ids that were pending, for the error's list of the others */
+		Datum	   *done_ids = palloc(sizeof(Datum) * nid);
+		int			k = 0;
+
+		for (i = 0; i < nid; i++)
+		{
+			int64	   *hit = pos[i] < 0 ? NULL :
+				bsearch(&pos[i], sorted, npos, sizeof(int64), stream_cmp_int64);
+
+			if (hit && done[hit - sorted])
+				done_ids[k++] = elems[i];
+		}
+		stream_ack_fail(fcinfo, PointerGetDatum(construct_array(done_ids, k, TEXTOID, -1,
+																false, TYPALIGN_INT)));
 	}
+	/* acknowledged: forget them (an error above rolls everything back) */
+	if (plain)
+		for (i = 0; i < nid; i++)
+		{
+			DeliveredKey key;
+			char		buf[64];
+			int			len = VARSIZE_ANY_EXHDR(DatumGetPointer(elems[i]));
+			char	   *p;
+
+			memcpy(buf, VARDATA_ANY(DatumGetPointer(elems[i])), len);
+			buf[len] = '\0';
+			memset(&key, 0, sizeof(key));
+			key.stream_id = g.stream_id;
+			key.hlc = strtoll(buf, &p, 10);
+			key.origin = (int32) strtol(p + 1, &p, 10);
+			key.seq = (int32) strtol(p + 1, &p, 10);
+			(void) hash_search(delivered_map, &key, HASH_REMOVE, NULL);
+		}
 	SPI_finish();
-	PG_RETURN_INT64(done);
+	PG_RETURN_INT64(ndone);
 }
 
 /* ack's error: some of the ids (all but done_ids) are not pending. */
@@ -1470,10 +1577,8 @@ stream_forget_sql(PG_FUNCTION_ARGS)
 	entry = hash_search(stream_plans, &stream_id, HASH_FIND, NULL);
 	if (entry == NULL)
 		PG_RETURN_VOID();
-	if (entry->take)
-		SPI_freeplan(entry->take);
-	if (entry->ack)
-		SPI_freeplan(entry->ack);
+	if (entry->lookup)
+		SPI_freeplan(entry->lookup);
 	(void) hash_search(stream_plans, &stream_id, HASH_REMOVE, NULL);
 	PG_RETURN_VOID();
 }

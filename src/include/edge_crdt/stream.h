@@ -57,10 +57,17 @@
  *	 DEDUP	  exclusive per (stream, hash of dedup_id)
  *	 WAITER   shared by a read_group that waits; a committing publisher wakes
  *			  the holders' latches
+ *	 LEASE	  exclusive per (stream, group id) while a consumer of a shared
+ *			  group chooses and inserts a lease (released at once)
+ *	 INSERT   shared by a store from its nextval of the position until the
+ *			  row and its index entries are in (released at once); taken
+ *			  exclusively, momentarily, before the group's floor may move
  */
 #define STREAM_LOCK_PUBLISH		0x5301
 #define STREAM_LOCK_DEDUP		0x5302
 #define STREAM_LOCK_WAITER		0x5303
+#define STREAM_LOCK_LEASE		0x5304
+#define STREAM_LOCK_INSERT		0x5305
 
 /* One decoded message body (pointers into the body, not terminated). */
 typedef struct StreamBody

@@ -35,9 +35,11 @@
  * final: a pending position only ever moves between leases or goes away).
  * The walk of step 3 sees all of them, except a message whose position was
  * drawn (nextval) but whose row is not in yet; stores therefore hold the
- * stream's INSERT lock from nextval until the row and its index entries are
- * in, and a chooser reads the position sequence under that lock (exclusive,
- * for a moment) before it walks: X never passes that reading.  When the
+ * stream's INSERT lock (shared) from before nextval until the row and its
+ * index entries are in.  Before it walks, a chooser reads the position
+ * sequence and then looks for holders of that lock: if there are none,
+ * every position up to the reading has its row, and X never passes the
+ * reading (if there are, the floor stays where it is this time).  When the
  * walk saw enough acknowledged messages, the chooser moves the floor and
  * deletes the acknowledged leases below it, unless another transaction is
  * doing so (SKIP LOCKED on the group row).
@@ -204,8 +206,9 @@ keyscan_end(KeyScan *ks)
  * What a row version of a lease or group row, read with SnapshotAny, says:
  * VERSION_ABORTED (its inserter rolled back: it never existed),
  * VERSION_VISIBLE (visible to snap: the committed state as of snap),
- * VERSION_OPEN (inserted by a transaction still open), VERSION_OTHER
- * (superseded or deleted before snap).
+ * VERSION_OPEN (inserted by a transaction open when snap was taken, which
+ * may have committed since), VERSION_OTHER (superseded or deleted before
+ * snap: what replaced it is visible, or the floor covers it).
  *
  * Why every version and not a dirty snapshot: a dirty index scan can miss
  * a row entirely when an update moves it to another page during the scan
@@ -247,13 +250,13 @@ version_state(TupleTableSlot *slot, Snapshot snap)
 		return VERSION_OPEN;
 	if (!TransactionIdDidCommit(xmin))
 		return VERSION_ABORTED;
-	return VERSION_OTHER;
+	return XidInMVCCSnapshot(xmin, snap) ? VERSION_OPEN : VERSION_OTHER;
 }
 
 /* Every lease of the group, see the header comment and version_state. */
 typedef struct LeaseView
 {
-	PosSet		covered;		/* in the pos of a version not rolled back */
+	PosSet		covered;		/* in the pos of a version visible or open */
 	PosSet		pending;		/* pending in a version visible or open */
 	PosSet		acked;			/* acknowledged in a committed version */
 	bool		due;			/* a committed lease with pending messages is
@@ -282,13 +285,11 @@ lease_view(int32 group_id, TimestampTz now, Snapshot snap, LeaseView *lv)
 		int64	   *pending;
 		int			i;
 
-		if (vs == VERSION_ABORTED)
+		if (vs == VERSION_ABORTED || vs == VERSION_OTHER)
 			continue;
 		pos = int8_array(slot_getattr(ks.slot, a_pos, &isnull), &npos);
 		for (i = 0; i < npos; i++)
 			posset_add(&lv->covered, pos[i]);
-		if (vs == VERSION_OTHER)
-			continue;
 		pending = int8_array(slot_getattr(ks.slot, a_pending, &isnull), &npending);
 		for (i = 0; i < npending; i++)
 			posset_add(&lv->pending, pending[i]);
@@ -311,7 +312,7 @@ lease_view(int32 group_id, TimestampTz now, Snapshot snap, LeaseView *lv)
 }
 
 /*
- * The group's floor: the greatest value of a version not rolled back (a
+ * The group's floor: the greatest value of a version visible or open (a
  * floor moved by a transaction still open covers only acknowledged
  * messages: taking it early is safe).
  */
@@ -330,7 +331,9 @@ group_floor(int32 group_id, Snapshot snap)
 	{
 		bool		isnull;
 
-		if (version_state(ks.slot, snap) == VERSION_ABORTED)
+		VersionState vs = version_state(ks.slot, snap);
+
+		if (vs == VERSION_ABORTED || vs == VERSION_OTHER)
 			continue;
 		floor = Max(floor, DatumGetInt64(slot_getattr(ks.slot, a_floor, &isnull)));
 		found = true;
@@ -345,24 +348,29 @@ group_floor(int32 group_id, Snapshot snap)
 }
 
 /*
- * The highest position every store below it has inserted its row for
- * (see the header comment).
+ * The highest position every store below it has inserted its row for (see
+ * the header comment), without blocking stores: read the sequence, then
+ * look for stores between nextval and their insert; with none, every
+ * position drawn before the reading has its row.  Otherwise answer 0 (the
+ * floor does not move this time).
  */
 static int64
 stream_settled(int32 stream_id)
 {
 	LOCKTAG		tag;
 	Datum		last;
+	int			nstores;
 	LOCAL_FCINFO(fcinfo, 1);
 
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) stream_id, 0, STREAM_LOCK_INSERT);
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 	InitFunctionCallInfoData(*fcinfo, NULL, 1, InvalidOid, NULL, NULL);
 	fcinfo->args[0].value = ObjectIdGetDatum(stream_relid("stream_pos_seq"));
 	fcinfo->args[0].isnull = false;
 	last = pg_sequence_last_value(fcinfo);
-	LockRelease(&tag, ExclusiveLock, false);
-	return fcinfo->isnull ? 0 : DatumGetInt64(last);
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) stream_id, 0, STREAM_LOCK_INSERT);
+	(void) GetLockConflicts(&tag, ExclusiveLock, &nstores);
+	if (nstores > 0 || fcinfo->isnull)
+		return 0;
+	return DatumGetInt64(last);
 }
 
 /*
@@ -514,9 +522,9 @@ lease_insert(int32 group_id, const StreamTaken *taken, Datum consumer,
 	return lease_id;
 }
 
-/* Append the message in slot to read_group's result and to *taken. */
+/* Append the i-th message taken, in slot, to read_group's result and to *taken. */
 static void
-take_message(TupleTableSlot *slot, const MsgAtts *atts, int64 p,
+take_message(TupleTableSlot *slot, const MsgAtts *atts, int i,
 			 Tuplestorestate *out, TupleDesc outdesc, StreamTaken *taken)
 {
 	Datum		values[7];
@@ -541,12 +549,9 @@ take_message(TupleTableSlot *slot, const MsgAtts *atts, int64 p,
 	nulls[5] = false;
 	values[6] = msg_attr(slot, atts->published_at, &nulls[6], false);
 	tuplestore_putvalues(out, outdesc, values, nulls);
-
-	taken->pos[taken->n] = p;
-	taken->origin[taken->n] = origin;
-	taken->hlc[taken->n] = hlc;
-	taken->seq[taken->n] = seq;
-	taken->n++;
+	taken->origin[i] = origin;
+	taken->hlc[i] = hlc;
+	taken->seq[i] = seq;
 }
 
 bool
@@ -558,6 +563,8 @@ StreamTakeFresh(int32 stream_id, int32 group_id, Datum consumer, int count,
 	static SPIPlanPtr plan_compact = NULL;
 	LOCKTAG		tag;
 	Snapshot	snap;
+	int		   *chosen_seg;
+	ItemPointerData *chosen_tid;
 	LeaseView	lv;
 	int64		floor;
 	int64		settled;
@@ -576,11 +583,10 @@ StreamTakeFresh(int32 stream_id, int32 group_id, Datum consumer, int count,
 	taken->origin = palloc(sizeof(int32) * count);
 	taken->hlc = palloc(sizeof(int64) * count);
 	taken->seq = palloc(sizeof(int32) * count);
+	chosen_seg = palloc(sizeof(int) * count);
+	chosen_tid = palloc(sizeof(ItemPointerData) * count);
 
-	/*
-	 * Read before the walk, the lock below not needed: every position up to
-	 * it is in the index from now on.
-	 */
+	/* read before the walk: every position up to it is in the index */
 	settled = stream_settled(stream_id);
 	for (i = 0; i < STREAM_SEGMENTS; i++)
 	{
@@ -678,23 +684,38 @@ StreamTakeFresh(int32 stream_id, int32 group_id, Datum consumer, int count,
 			{
 				if (taken->n == count)
 					break;
-				take_message(ss->ks.slot, &atts, p, out, outdesc, taken);
+				chosen_seg[taken->n] = ss - segs;
+				chosen_tid[taken->n] = ss->ks.slot->tts_tid;
+				taken->pos[taken->n++] = p;
 			}
 		}
 		/* else no row at p: its store rolled back */
 		segscan_advance(ss);
+	}
+	if (taken->n > 0)
+		taken->lease_id = lease_insert(group_id, taken, consumer, now, visible_until);
+	/* the lease is in: other choosers see it from here on */
+	LockRelease(&tag, ExclusiveLock, false);
+	UnregisterSnapshot(snap);
+
+	/*
+	 * Copy the messages out only now, outside the lock: they are committed
+	 * and stay (a segment is only ever truncated, under a lock that
+	 * conflicts with ours on it).
+	 */
+	for (i = 0; i < taken->n; i++)
+	{
+		TupleTableSlot *slot = segs[chosen_seg[i]].ks.slot;
+
+		if (!table_tuple_fetch_row_version(rels[chosen_seg[i]], &chosen_tid[i], SnapshotAny, slot))
+			elog(ERROR, "message at position " INT64_FORMAT " vanished", taken->pos[i]);
+		take_message(slot, &atts, i, out, outdesc, taken);
 	}
 	for (i = 0; i < STREAM_SEGMENTS; i++)
 	{
 		keyscan_end(&segs[i].ks);
 		table_close(rels[i], NoLock);
 	}
-
-	if (taken->n > 0)
-		taken->lease_id = lease_insert(group_id, taken, consumer, now, visible_until);
-	/* the lease is in: other choosers see it from here on */
-	LockRelease(&tag, ExclusiveLock, false);
-	UnregisterSnapshot(snap);
 
 	if (frontier > floor && (ncompact >= STREAM_COMPACT_MIN || (taken->n == 0 && ncompact > 0)))
 	{

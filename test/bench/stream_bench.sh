@@ -5,14 +5,18 @@
 #
 # 1. Publish throughput: one producer, N messages of 1 kB, one per
 #    transaction.
-# 2. Consume throughput: four consumers drain the N messages, 10 per
-#    transaction, reading and acknowledging (deleting) in one transaction
-#    (the exactly-once pattern).
+# 2. Consume throughput: four consumers drain the N messages, BENCH_COUNT
+#    (10) per transaction, reading and acknowledging (deleting) in one
+#    transaction (the exactly-once pattern).
 # 3. Mixed: one producer and four consumers at once for BENCH_SECONDS;
 #    messages consumed per second.
 #    PgQ consumes in batches between ticks and has no competing consumers:
 #    its consumer is one process that fetches the current batch (a ticker
-#    call every 10 ms plays pgqd).
+#    call every 10 ms plays pgqd).  BENCH_IDLE=spin (default): a consumer
+#    that finds nothing asks again at once; BENCH_IDLE=wait: as each system
+#    is meant to be used when idle -- edge_crdt's read_group waits (wait =>
+#    '1 s', woken by the publisher's commit), the pgmq-style and PgQ
+#    consumers sleep 10 ms before asking again.
 # 4. Wake-up latency of read_group(wait => ...): a publisher commits one
 #    message every 10 ms (synchronous_commit = off so that the commit itself
 #    does not dominate), a waiting consumer records receive time - publish
@@ -22,7 +26,10 @@
 # the cost of each design rather than the fsync of every commit.
 #
 # Ratios > 1 mean edge_crdt is faster.  Environment: BENCH_MESSAGES (20000),
-# BENCH_SECONDS (15), BENCH_WAKEUPS (500), BENCH_SCOPE (local | global).
+# BENCH_SECONDS (15), BENCH_WAKEUPS (500), BENCH_SCOPE (local | global),
+# BENCH_COUNT (10: messages a consumer reads per transaction, edge_crdt and
+# pgmq-style alike; read_group's default is 100; a PgQ batch is whatever
+# arrived between two ticks).
 #
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -31,6 +38,8 @@ N=${BENCH_MESSAGES:-20000}
 SECS=${BENCH_SECONDS:-15}
 WAKEUPS=${BENCH_WAKEUPS:-500}
 SCOPE=${BENCH_SCOPE:-local}
+COUNT=${BENCH_COUNT:-10}
+IDLE=${BENCH_IDLE:-spin}
 
 # PgQ from Debian, installed if missing (needs network access to the archive).
 PGQ=1
@@ -61,7 +70,7 @@ CREATE FUNCTION q_send(m jsonb) RETURNS bigint LANGUAGE sql AS
 CREATE FUNCTION q_consume() RETURNS int LANGUAGE plpgsql AS \$\$
 DECLARE ids bigint[];
 BEGIN
-	WITH c AS (SELECT msg_id FROM q WHERE vt <= clock_timestamp() ORDER BY msg_id LIMIT 10 FOR UPDATE SKIP LOCKED),
+	WITH c AS (SELECT msg_id FROM q WHERE vt <= clock_timestamp() ORDER BY msg_id LIMIT $COUNT FOR UPDATE SKIP LOCKED),
 	u AS (UPDATE q SET vt = clock_timestamp() + interval '30 s', read_ct = read_ct + 1
 		  FROM c WHERE q.msg_id = c.msg_id RETURNING q.msg_id, q.message)
 	SELECT array_agg(msg_id) INTO ids FROM u;
@@ -73,10 +82,27 @@ END \$\$;
 CREATE FUNCTION s_consume() RETURNS int LANGUAGE plpgsql AS \$\$
 DECLARE ids text[];
 BEGIN
-	SELECT array_agg(id) INTO ids FROM edge_crdt.read_group('bench', 'g', 'c' || pg_backend_pid(), 10, '30 s');
+	SELECT array_agg(id) INTO ids FROM edge_crdt.read_group('bench', 'g', 'c' || pg_backend_pid(), $COUNT, '30 s');
 	IF ids IS NULL THEN RETURN 0; END IF;
 	PERFORM edge_crdt.ack('bench', 'g', ids);
 	RETURN cardinality(ids);
+END \$\$;
+
+-- the consumers of BENCH_IDLE=wait
+CREATE FUNCTION s_consume_wait() RETURNS int LANGUAGE plpgsql AS \$\$
+DECLARE ids text[];
+BEGIN
+	SELECT array_agg(id) INTO ids
+	FROM edge_crdt.read_group('bench', 'g', 'c' || pg_backend_pid(), $COUNT, '30 s', '1 s');
+	IF ids IS NULL THEN RETURN 0; END IF;
+	PERFORM edge_crdt.ack('bench', 'g', ids);
+	RETURN cardinality(ids);
+END \$\$;
+CREATE FUNCTION q_consume_wait() RETURNS int LANGUAGE plpgsql AS \$\$
+DECLARE n int := q_consume();
+BEGIN
+	IF n = 0 THEN PERFORM pg_sleep(0.01); END IF;
+	RETURN n;
 END \$\$;
 
 CREATE TABLE wake (ms float8);
@@ -123,6 +149,12 @@ BEGIN
 	PERFORM pgq.finish_batch(b);
 	RETURN n;
 END $$;
+CREATE FUNCTION pq_consume_wait() RETURNS int LANGUAGE plpgsql AS $$
+DECLARE n int := pq_consume();
+BEGIN
+	IF n = 0 THEN PERFORM pg_sleep(0.01); END IF;
+	RETURN n;
+END $$;
 SQL
 fi
 
@@ -134,6 +166,9 @@ echo "SELECT pq_send((SELECT p FROM payload));" >"$W/pq_pub.sql"
 echo "SELECT s_consume();" >"$W/s_con.sql"
 echo "SELECT q_consume();" >"$W/q_con.sql"
 echo "SELECT pq_consume();" >"$W/pq_con.sql"
+for s in s q pq; do echo "SELECT ${s}_consume_wait();" >"$W/${s}_con_wait.sql"; done
+MIXSCRIPT=con
+[ "$IDLE" = wait ] && MIXSCRIPT=con_wait
 [ "$(id -u)" -eq 0 ] && chown -R postgres: "$W"
 
 remaining() {
@@ -161,7 +196,7 @@ for s in s q pq; do
 		while [ "$($PSQL -At -c 'SELECT pq_consume()')" != 0 ] || [ "$(remaining pq)" != 0 ]; do :; done
 	else
 		while [ "$(remaining $s)" -gt 0 ]; do
-			$PGBENCH -n -c 4 -j 2 -t $((N / 40 + 1)) -f "$W/${s}_con.sql" postgres >/dev/null
+			$PGBENCH -n -c 4 -j 2 -t $((N / (4 * COUNT) + 1)) -f "$W/${s}_con.sql" postgres >/dev/null
 		done
 	fi
 	t1=$(now)
@@ -176,7 +211,7 @@ for s in s q pq; do
 	[ $s = pq ] && consumers=1
 	$PGBENCH -n -c 1 -T "$SECS" -f "$W/${s}_pub.sql" postgres >"$W/${s}_mixpub.out" 2>&1 &
 	ppid=$!
-	$PGBENCH -n -c $consumers -j $consumers -T "$SECS" -f "$W/${s}_con.sql" postgres >/dev/null 2>&1
+	$PGBENCH -n -c $consumers -j $consumers -T "$SECS" -f "$W/${s}_${MIXSCRIPT}.sql" postgres >/dev/null 2>&1
 	wait $ppid
 	published=$(awk '/number of transactions actually processed/ { print $6 }' "$W/${s}_mixpub.out")
 	after=$(remaining $s)
@@ -194,7 +229,7 @@ read -r p50 p99 pmax < <($PSQL -At -F ' ' -c "SELECT round(percentile_cont(0.5) 
 	round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 2), round(max(ms)::numeric, 2) FROM wake")
 
 echo
-echo "stream bench: $N messages of 1 kB, scope $SCOPE, mixed run ${SECS}s, $(nproc) cores"
+echo "stream bench: $N messages of 1 kB, scope $SCOPE, $COUNT per consumer transaction, mixed run ${SECS}s (idle consumers: $IDLE), $(nproc) cores"
 printf "%-28s %12s %12s %12s %12s\n" "" "publish/s" "consume/s" "mixed pub/s" "mixed con/s"
 printf "%-28s %12s %12s %12s %12s\n" "edge_crdt stream" "${PUB[s]}" "${CON[s]}" "${MIXPUB[s]}" "${MIX[s]}"
 printf "%-28s %12s %12s %12s %12s\n" "pgmq-style SKIP LOCKED" "${PUB[q]}" "${CON[q]}" "${MIXPUB[q]}" "${MIX[q]}"

@@ -59,9 +59,10 @@
  *			  the holders' latches
  *	 LEASE	  exclusive per (stream, group id) while a consumer of a shared
  *			  group chooses and inserts a lease (released at once)
- *	 INSERT   shared by a store from its nextval of the position until the
- *			  row and its index entries are in (released at once); taken
- *			  exclusively, momentarily, before the group's floor may move
+ *	 INSERT   shared by a store from before its nextval of the position until
+ *			  the row and its index entries are in (released at once); a
+ *			  shared group's floor moves only past positions drawn while no
+ *			  store held it (stream_lease.c)
  */
 #define STREAM_LOCK_PUBLISH		0x5301
 #define STREAM_LOCK_DEDUP		0x5302

@@ -44,8 +44,14 @@
  *	  their type's binary (send/recv) or text (output/input) form and are
  *	  converted with the local type's receive or input function, under an
  *	  error context naming peer, relation and column.  What a table needs
- *	  for that (type names, conversion functions) is cached per backend and
- *	  dropped on relcache invalidation, like relinfo.c's cache.
+ *	  for that (type names, conversion functions, the triggers that fire in
+ *	  replica mode) is cached per backend and dropped on relcache
+ *	  invalidation, like relinfo.c's cache.
+ *
+ *	  In replica mode only ENABLE ALWAYS and ENABLE REPLICA triggers fire
+ *	  (the capture trigger is neither), so the executor is given just those:
+ *	  with none left, an update no longer fetches and locks the old row a
+ *	  second time for BEFORE ROW triggers that would not fire anyway.
  *
  *	  A conflict (ApplyStats.conflicts) is a column where a concurrent write
  *	  was resolved: a plain column whose remote version lost to a different
@@ -70,6 +76,7 @@
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
@@ -126,6 +133,8 @@ typedef struct ApplyRel
 	MemoryContext cxt;			/* owns columns and their FmgrInfos */
 	int			natts;
 	ApplyColumn *columns;		/* indexed by attnum - 1 */
+	bool		replica_filtered;	/* some triggers never fire in replica mode */
+	TriggerDesc *replica_triggers;	/* ... the others (NULL: none) */
 } ApplyRel;
 
 static HTAB *apply_rels = NULL;
@@ -168,10 +177,11 @@ static MemoryContext apply_message_cxt = NULL;
 
 static void apply_rel_invalidate(Datum arg, Oid relid);
 static ApplyRel *apply_rel_get(Relation rel);
+static void apply_replica_triggers(ApplyRel *entry, TriggerDesc *all);
 static void apply_error_callback(void *arg);
 static void apply_observe_clock(const WireMessage *msg, const char *peer);
 static void apply_open_relation(ApplyState *st);
-static AttrNumber apply_find_column(ApplyState *st, const char *name, int hint);
+static AttrNumber apply_find_column(ApplyState *st, WireSlice name, int hint);
 static bool apply_column_dropped(ApplyState *st, const char *name);
 static void apply_read_columns(ApplyState *st);
 static Datum apply_convert_value(ApplyState *st, AttrNumber attnum,
@@ -259,9 +269,107 @@ apply_rel_get(Relation rel)
 		col->typid = att->atttypid;
 		col->typmod = att->atttypmod;
 	}
+	apply_replica_triggers(entry, rel->trigdesc);
 	MemoryContextSwitchTo(oldcxt);
 	entry->valid = true;
 	return entry;
+}
+
+/*
+ * The triggers of a table that can fire with session_replication_role =
+ * replica (TriggerEnabled() skips the others), as a trigger descriptor
+ * with its summary flags set as trigger.c's SetTriggerFlags() does.
+ * Allocated in the current memory context (the entry's).
+ */
+static void
+apply_replica_triggers(ApplyRel *entry, TriggerDesc *all)
+{
+	TriggerDesc *desc;
+	int			n = 0;
+	int			i;
+
+	entry->replica_filtered = false;
+	entry->replica_triggers = NULL;
+	if (all == NULL)
+		return;
+	for (i = 0; i < all->numtriggers; i++)
+		if (all->triggers[i].tgenabled == TRIGGER_FIRES_ALWAYS ||
+			all->triggers[i].tgenabled == TRIGGER_FIRES_ON_REPLICA)
+			n++;
+	if (n == all->numtriggers)
+		return;					/* nothing to leave out */
+	entry->replica_filtered = true;
+	if (n == 0)
+		return;
+
+	desc = CopyTriggerDesc(all);
+	n = 0;
+	for (i = 0; i < desc->numtriggers; i++)
+	{
+		Trigger    *t = &desc->triggers[i];
+
+		if (t->tgenabled == TRIGGER_FIRES_ALWAYS ||
+			t->tgenabled == TRIGGER_FIRES_ON_REPLICA)
+			desc->triggers[n++] = *t;
+	}
+	desc->numtriggers = n;
+	desc->trig_insert_before_row = false;
+	desc->trig_insert_after_row = false;
+	desc->trig_insert_instead_row = false;
+	desc->trig_insert_before_statement = false;
+	desc->trig_insert_after_statement = false;
+	desc->trig_update_before_row = false;
+	desc->trig_update_after_row = false;
+	desc->trig_update_instead_row = false;
+	desc->trig_update_before_statement = false;
+	desc->trig_update_after_statement = false;
+	desc->trig_delete_before_row = false;
+	desc->trig_delete_after_row = false;
+	desc->trig_delete_instead_row = false;
+	desc->trig_delete_before_statement = false;
+	desc->trig_delete_after_statement = false;
+	desc->trig_truncate_before_statement = false;
+	desc->trig_truncate_after_statement = false;
+	desc->trig_insert_new_table = false;
+	desc->trig_update_old_table = false;
+	desc->trig_update_new_table = false;
+	desc->trig_delete_old_table = false;
+	for (i = 0; i < n; i++)
+	{
+		Trigger    *t = &desc->triggers[i];
+		int16		tgtype = t->tgtype;
+
+#define APPLY_TRIGGER_FLAG(flag, level, timing, event) \
+		(desc->flag |= TRIGGER_TYPE_MATCHES(tgtype, TRIGGER_TYPE_##level, \
+											TRIGGER_TYPE_##timing, TRIGGER_TYPE_##event))
+		APPLY_TRIGGER_FLAG(trig_insert_before_row, ROW, BEFORE, INSERT);
+		APPLY_TRIGGER_FLAG(trig_insert_after_row, ROW, AFTER, INSERT);
+		APPLY_TRIGGER_FLAG(trig_insert_instead_row, ROW, INSTEAD, INSERT);
+		APPLY_TRIGGER_FLAG(trig_insert_before_statement, STATEMENT, BEFORE, INSERT);
+		APPLY_TRIGGER_FLAG(trig_insert_after_statement, STATEMENT, AFTER, INSERT);
+		APPLY_TRIGGER_FLAG(trig_update_before_row, ROW, BEFORE, UPDATE);
+		APPLY_TRIGGER_FLAG(trig_update_after_row, ROW, AFTER, UPDATE);
+		APPLY_TRIGGER_FLAG(trig_update_instead_row, ROW, INSTEAD, UPDATE);
+		APPLY_TRIGGER_FLAG(trig_update_before_statement, STATEMENT, BEFORE, UPDATE);
+		APPLY_TRIGGER_FLAG(trig_update_after_statement, STATEMENT, AFTER, UPDATE);
+		APPLY_TRIGGER_FLAG(trig_delete_before_row, ROW, BEFORE, DELETE);
+		APPLY_TRIGGER_FLAG(trig_delete_after_row, ROW, AFTER, DELETE);
+		APPLY_TRIGGER_FLAG(trig_delete_instead_row, ROW, INSTEAD, DELETE);
+		APPLY_TRIGGER_FLAG(trig_delete_before_statement, STATEMENT, BEFORE, DELETE);
+		APPLY_TRIGGER_FLAG(trig_delete_after_statement, STATEMENT, AFTER, DELETE);
+		APPLY_TRIGGER_FLAG(trig_truncate_before_statement, STATEMENT, BEFORE, TRUNCATE);
+		APPLY_TRIGGER_FLAG(trig_truncate_after_statement, STATEMENT, AFTER, TRUNCATE);
+#undef APPLY_TRIGGER_FLAG
+		desc->trig_insert_new_table |= TRIGGER_FOR_INSERT(tgtype) &&
+			TRIGGER_USES_TRANSITION_TABLE(t->tgnewtable);
+		desc->trig_update_old_table |= TRIGGER_FOR_UPDATE(tgtype) &&
+			TRIGGER_USES_TRANSITION_TABLE(t->tgoldtable);
+		desc->trig_update_new_table |= TRIGGER_FOR_UPDATE(tgtype) &&
+			TRIGGER_USES_TRANSITION_TABLE(t->tgnewtable);
+		desc->trig_delete_old_table |= TRIGGER_FOR_DELETE(tgtype) &&
+			TRIGGER_USES_TRANSITION_TABLE(t->tgoldtable);
+	}
+	entry->replica_triggers = desc;
 }
 
 /* ----------------------------------------------------------------
@@ -436,23 +544,30 @@ apply_open_relation(ApplyState *st)
 	st->arel = apply_rel_get(st->rel);
 }
 
+/* Is the wire string s exactly the C string c? */
+static inline bool
+apply_slice_eq(WireSlice s, const char *c)
+{
+	return strlen(c) == s.len && memcmp(c, s.data, s.len) == 0;
+}
+
 /*
  * Attnum of the live column called name, or InvalidAttrNumber.  The
  * sender lists its columns in attnum order, so when both tables were
  * created alike the wire position (hint) is the right guess.
  */
 static AttrNumber
-apply_find_column(ApplyState *st, const char *name, int hint)
+apply_find_column(ApplyState *st, WireSlice name, int hint)
 {
 	int			i;
 
 	if (hint < st->natts && st->info->columns[hint].live &&
-		strcmp(NameStr(TupleDescAttr(st->desc, hint)->attname), name) == 0)
+		apply_slice_eq(name, NameStr(TupleDescAttr(st->desc, hint)->attname)))
 		return hint + 1;
 	for (i = 0; i < st->natts; i++)
 	{
 		if (st->info->columns[i].live &&
-			strcmp(NameStr(TupleDescAttr(st->desc, i)->attname), name) == 0)
+			apply_slice_eq(name, NameStr(TupleDescAttr(st->desc, i)->attname)))
 			return i + 1;
 	}
 	return InvalidAttrNumber;
@@ -507,22 +622,28 @@ apply_read_columns(ApplyState *st)
 	for (i = 0; i < msg->ncolumns; i++)
 	{
 		const WireColumn *col = &msg->columns[i];
-		char	   *name = pnstrdup(col->name.data, col->name.len);
-		char	   *type_name;
+		const char *name;
 		AttrNumber	attnum;
 		ApplyColumn *acol;
 
-		st->column = name;
-		attnum = apply_find_column(st, name, i);
-		if (attnum == InvalidAttrNumber && apply_column_dropped(st, name))
-			continue;
+		/* The names are compared in place: copies only for messages. */
+		attnum = apply_find_column(st, col->name, i);
 		if (attnum == InvalidAttrNumber)
+		{
+			char	   *missing = pnstrdup(col->name.data, col->name.len);
+
+			st->column = missing;
+			if (apply_column_dropped(st, missing))
+				continue;
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
 					 errmsg("column \"%s\" of relation \"%s.%s\" does not exist",
-							name, st->nspname, st->relname),
+							missing, st->nspname, st->relname),
 					 errdetail("Peer \"%s\" sent a value for it.", st->peer),
 					 errhint("Add the column on this node, or drop it on the peer.")));
+		}
+		name = NameStr(TupleDescAttr(st->desc, attnum - 1)->attname);
+		st->column = name;
 		if (st->present[attnum - 1])
 			ereport(ERROR,
 					(errcode(ERRCODE_PROTOCOL_VIOLATION),
@@ -530,13 +651,12 @@ apply_read_columns(ApplyState *st)
 							name, st->nspname, st->relname)));
 
 		acol = &st->arel->columns[attnum - 1];
-		type_name = pnstrdup(col->type_name.data, col->type_name.len);
-		if (strcmp(type_name, acol->type_name) != 0)
+		if (!apply_slice_eq(col->type_name, acol->type_name))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("column \"%s\" of relation \"%s.%s\" has type %s on this node but type %s on peer \"%s\"",
 							name, st->nspname, st->relname, acol->type_name,
-							type_name, st->peer),
+							pnstrdup(col->type_name.data, col->type_name.len), st->peer),
 					 errhint("Give the column the same type on every node.")));
 
 		st->present[attnum - 1] = true;
@@ -604,9 +724,16 @@ apply_convert_value(ApplyState *st, AttrNumber attnum, const WireColumn *col)
 			fmgr_info_cxt(recvfn, &acol->recv_finfo, st->arel->cxt);
 			acol->have_recv = true;
 		}
-		/* A private, terminated copy: receive functions may rely on both. */
-		initStringInfo(&buf);
-		appendBinaryStringInfo(&buf, col->value.data, (int) col->value.len);
+		/*
+		 * A private, terminated copy: receive functions may rely on both.
+		 * Sized to the value (initStringInfo would take 1 kB each time).
+		 */
+		buf.maxlen = (int) col->value.len + 1;
+		buf.data = palloc(buf.maxlen);
+		memcpy(buf.data, col->value.data, col->value.len);
+		buf.data[col->value.len] = '\0';
+		buf.len = (int) col->value.len;
+		buf.cursor = 0;
 		result = ReceiveFunctionCall(&acol->recv_finfo, &buf,
 									 acol->typioparam, acol->typmod);
 		if (buf.cursor != buf.len)
@@ -681,6 +808,10 @@ apply_begin_exec(ApplyState *st)
 
 	st->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(st->rri, st->rel, 1, NULL, 0);
+	/* Only what can fire (see the file header); lives in the table's cache entry. */
+	if (SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA &&
+		st->arel->replica_filtered)
+		st->rri->ri_TrigDesc = st->arel->replica_triggers;
 	/* So that ExecGetTriggerResultRel() finds it (see worker.c). */
 	estate->es_opened_result_relations =
 		lappend(estate->es_opened_result_relations, st->rri);

@@ -85,7 +85,8 @@ static List *flush_pending = NIL;	/* of FlushPending, in commit order */
 static XLogRecPtr last_received = InvalidXLogRecPtr;
 static XLogRecPtr last_flushed_reported = InvalidXLogRecPtr;
 static TimestampTz last_feedback = 0;
-static TimestampTz last_heard = 0;
+static TimestampTz last_heard = 0;	/* when the peer last sent something */
+static bool heard = false;		/* it did, and last_heard is not set yet */
 static MemoryContext message_cxt = NULL;
 static MemoryContext txn_cxt = NULL;	/* the current remote transaction */
 static List *txn_messages = NIL;	/* its messages, as bytea, for quarantine */
@@ -487,7 +488,8 @@ peer_stream(int32 our_node)
 		}
 		if (len > 0)
 		{
-			last_heard = GetCurrentTimestamp();
+			/* No clock reading per message: only the idle path below needs it. */
+			heard = true;
 			peer_handle_message(buf, len);
 			PQfreemem(buf);
 			continue;
@@ -503,6 +505,11 @@ peer_stream(int32 our_node)
 							pchomp(PQerrorMessage(peer_conn)))));
 
 		/* Nothing buffered: report progress, check liveness, then sleep. */
+		if (heard)
+		{
+			last_heard = GetCurrentTimestamp();
+			heard = false;
+		}
 		peer_send_feedback(false, false);
 		if (wal_receiver_timeout > 0)
 		{

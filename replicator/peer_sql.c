@@ -15,6 +15,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -31,6 +32,37 @@
 #include "edge_crdt/node.h"
 #include "edge_crdt/replicator.h"
 #include "edge_crdt/shmem.h"
+
+static bool wake_at_commit_registered = false;
+static bool wake_at_commit = false;
+
+static void
+peer_sql_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT && wake_at_commit)
+		ReplicatorWake();
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_PREPARE)
+		wake_at_commit = false;
+}
+
+/*
+ * Wake the launcher and the manager now and again once this transaction
+ * has committed: woken only now, the manager reads edge_crdt.peer before
+ * the change is visible and sleeps a full naptime before it acts on it.
+ */
+static void
+replicator_wake_now_and_at_commit(void)
+{
+	if (!wake_at_commit_registered)
+	{
+		RegisterXactCallback(peer_sql_xact_callback, NULL);
+		wake_at_commit_registered = true;
+	}
+	wake_at_commit = true;
+	ReplicatorWake();
+}
 
 static PGconn *
 connect_plain(const char *peer, const char *dsn)
@@ -224,7 +256,7 @@ add_peer_sql(PG_FUNCTION_ARGS)
 	if (copy_data)
 		queue_initial_copy(peer_node);
 	ReplicatorResetPeer(MyDatabaseId, peer_node);
-	ReplicatorWake();
+	replicator_wake_now_and_at_commit();
 	PG_RETURN_INT32(peer_node);
 }
 
@@ -364,7 +396,7 @@ remove_peer_sql(PG_FUNCTION_ARGS)
 
 	snprintf(origin, sizeof(origin), EDGE_CRDT_ORIGIN_FMT, peer_node);
 	replorigin_drop_by_name(origin, true, false);
-	ReplicatorWake();
+	replicator_wake_now_and_at_commit();
 	PG_RETURN_VOID();
 }
 
@@ -407,7 +439,7 @@ resync_peer_sql(PG_FUNCTION_ARGS)
 	replorigin_drop_by_name(origin, true, false);
 	(void) replorigin_create(origin);
 	queue_initial_copy(peer_node);
-	ReplicatorWake();
+	replicator_wake_now_and_at_commit();
 	PG_RETURN_VOID();
 }
 
@@ -438,7 +470,7 @@ set_peer_enabled(FunctionCallInfo fcinfo, bool enabled)
 		ReplicatorResetPeer(MyDatabaseId, node);
 	else
 		ReplicatorStopPeerWorker(MyDatabaseId, node, 30000);
-	ReplicatorWake();
+	replicator_wake_now_and_at_commit();
 	PG_RETURN_VOID();
 }
 

@@ -820,10 +820,10 @@ AS $$
 	LEFT JOIN (SELECT x.p, bool_or(l.visible_at > now()) AS in_flight
 			   FROM edge_crdt.stream_lease l, unnest(l.pending) AS x (p)
 			   WHERE l.group_id = g.group_id GROUP BY x.p) p ON p.p = m.pos
+	LEFT JOIN (SELECT DISTINCT x.p FROM edge_crdt.stream_lease l, unnest(l.pos) AS x (p)
+			   WHERE l.group_id = g.group_id) c ON c.p = m.pos
 	WHERE g.mode = 'shared' AND m.stream_id = g.stream_id AND m.pos > g.floor
-	  AND (p.p IS NOT NULL OR NOT EXISTS (
-			SELECT FROM edge_crdt.stream_lease l
-			WHERE l.group_id = g.group_id AND m.pos = ANY (l.pos)))
+	  AND (p.p IS NOT NULL OR c.p IS NULL)
 $$;
 
 /*

@@ -15,12 +15,14 @@
  * Choosing fresh messages (StreamTakeFresh), under the per-group LEASE
  * lock, which only choosers take and which is released as soon as the new
  * lease row is in:
- *	  1. read every lease of g with a dirty snapshot: committed rows and rows
- *		 of transactions still open, i.e. also leases other consumers took
- *		 and have not committed yet (they inserted them under the lock we now
- *		 hold), so no message is handed out twice while both are open;
- *		 an aborted lease is invisible, so its messages become fresh again;
- *	  2. then read the floor (dirty; the greatest visible version);
+ *	  1. read every lease of g: committed rows and rows of transactions
+ *		 still open, i.e. also leases other consumers took and have not
+ *		 committed yet (they inserted them under the lock we now hold), so no
+ *		 message is handed out twice while both are open; a rolled-back
+ *		 lease does not count, so its messages become fresh again (every row
+ *		 version is read and classified, see version_state for why not a
+ *		 dirty snapshot);
+ *	  2. then read the floor (the greatest value committed or open);
  *	  3. walk the stream's messages above the floor in position order (dirty
  *		 snapshot) and take the first count ones that are committed and not
  *		 covered.  A message of a transaction still open is skipped, not
@@ -53,12 +55,12 @@
 #include "access/genam.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
-#include "access/transam.h"
 #include "access/relscan.h"
 #include "access/skey.h"
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"

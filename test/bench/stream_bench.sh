@@ -6,7 +6,7 @@
 # 1. Publish throughput: one producer, N messages of 1 kB, one per
 #    transaction.
 # 2. Consume throughput: four consumers drain the N messages, BENCH_COUNT
-#    (10) per transaction, reading and acknowledging (deleting) in one
+#    (100) per transaction, reading and acknowledging (deleting) in one
 #    transaction (the exactly-once pattern).
 # 3. Mixed: one producer and four consumers at once for BENCH_SECONDS;
 #    messages consumed per second.
@@ -25,20 +25,22 @@
 # The instance runs with synchronous_commit = off so that the numbers show
 # the cost of each design rather than the fsync of every commit.
 #
-# Ratios > 1 mean edge_crdt is faster.  Environment: BENCH_MESSAGES (20000),
+# Ratios > 1 mean edge_crdt is faster.  Environment: BENCH_MESSAGES (100000;
+# with fewer, the drain lasts a fraction of a second and measures pgbench's
+# connection start-up more than the consumers),
 # BENCH_SECONDS (15), BENCH_WAKEUPS (500), BENCH_SCOPE (local | global),
-# BENCH_COUNT (10: messages a consumer reads per transaction, edge_crdt and
-# pgmq-style alike; read_group's default is 100; a PgQ batch is whatever
+# BENCH_COUNT (100, read_group's default: messages a consumer reads per
+# transaction, edge_crdt and pgmq-style alike; a PgQ batch is whatever
 # arrived between two ticks).
 #
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-N=${BENCH_MESSAGES:-20000}
+N=${BENCH_MESSAGES:-100000}
 SECS=${BENCH_SECONDS:-15}
 WAKEUPS=${BENCH_WAKEUPS:-500}
 SCOPE=${BENCH_SCOPE:-local}
-COUNT=${BENCH_COUNT:-10}
+COUNT=${BENCH_COUNT:-100}
 IDLE=${BENCH_IDLE:-spin}
 
 # PgQ from Debian, installed if missing (needs network access to the archive).

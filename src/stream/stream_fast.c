@@ -1034,6 +1034,23 @@ stream_delivered_check(void)
 	}
 }
 
+/* The map key of a plain id (stream_id_plain: digits and two dashes). */
+static void
+stream_delivered_key(int32 stream_id, Datum id, DeliveredKey *key)
+{
+	char		buf[64];
+	int			len = VARSIZE_ANY_EXHDR(DatumGetPointer(id));
+	char	   *p;
+
+	memcpy(buf, VARDATA_ANY(DatumGetPointer(id)), len);
+	buf[len] = '\0';
+	memset(key, 0, sizeof(*key));
+	key->stream_id = stream_id;
+	key->hlc = strtoll(buf, &p, 10);
+	key->origin = (int32) strtol(p + 1, &p, 10);
+	key->seq = (int32) strtol(p + 1, &p, 10);
+}
+
 static void
 stream_delivered_remember(int32 stream_id, int32 origin, int64 hlc, int32 seq, int64 pos,
 						  int64 lease_id)
@@ -1237,13 +1254,17 @@ stream_id_plain(const char *p, int len)
 
 static void stream_ack_fail(FunctionCallInfo fcinfo, Datum done_ids);
 
+/* Ids (text Datums) in byte order. */
 static int
-stream_cmp_int64(const void *a, const void *b)
+stream_cmp_id(const void *a, const void *b)
 {
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
+	text	   *x = DatumGetTextPP(*(const Datum *) a);
+	text	   *y = DatumGetTextPP(*(const Datum *) b);
+	int			lx = VARSIZE_ANY_EXHDR(x);
+	int			ly = VARSIZE_ANY_EXHDR(y);
+	int			c = memcmp(VARDATA_ANY(x), VARDATA_ANY(y), Min(lx, ly));
 
-	return (x > y) - (x < y);
+	return c != 0 ? c : (lx > ly) - (lx < ly);
 }
 
 /*
@@ -1263,20 +1284,10 @@ stream_ack_positions(const GroupRow *g, Datum *ids, int n, bool plain, int64 *po
 	stream_delivered_check();
 	for (i = 0; i < n && plain; i++)
 	{
-		char		buf[64];
-		int			len = VARSIZE_ANY_EXHDR(DatumGetPointer(ids[i]));
-		char	   *p;
 		DeliveredKey key;
 		DeliveredEntry *entry;
 
-		/* plain ids: digits and two dashes, at most 38 bytes */
-		memcpy(buf, VARDATA_ANY(DatumGetPointer(ids[i])), len);
-		buf[len] = '\0';
-		memset(&key, 0, sizeof(key));
-		key.stream_id = g->stream_id;
-		key.hlc = strtoll(buf, &p, 10);
-		key.origin = (int32) strtol(p + 1, &p, 10);
-		key.seq = (int32) strtol(p + 1, &p, 10);
+		stream_delivered_key(g->stream_id, ids[i], &key);
 		entry = hash_search(delivered_map, &key, HASH_FIND, NULL);
 		pos[i] = entry ? entry->pos : -1;
 		/* one lease for all of them, or 0 */
@@ -1405,7 +1416,7 @@ stream_ack_pending(const GroupRow *g, const int64 *pos, int npos, int64 lease_id
 		bool		isnull;
 		int64		p = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r],
 												   SPI_tuptable->tupdesc, 1, &isnull));
-		const int64 *hit = bsearch(&p, pos, npos, sizeof(int64), stream_cmp_int64);
+		const int64 *hit = bsearch(&p, pos, npos, sizeof(int64), StreamCmpInt64);
 
 		if (hit && !done[hit - pos])
 		{
@@ -1470,20 +1481,11 @@ stream_ack_sql(PG_FUNCTION_ARGS)
 		PG_RETURN_INT64(0);
 	}
 
-	/* distinct ids count once */
+	/* distinct ids count once: sorted by bytes, duplicates are neighbours */
+	qsort(elems, n, sizeof(Datum), stream_cmp_id);
 	for (i = 0; i < n; i++)
-	{
-		int			j;
-
-		for (j = 0; j < nid; j++)
-			if (VARSIZE_ANY_EXHDR(DatumGetPointer(elems[i])) ==
-				VARSIZE_ANY_EXHDR(DatumGetPointer(elems[j])) &&
-				memcmp(VARDATA_ANY(DatumGetPointer(elems[i])), VARDATA_ANY(DatumGetPointer(elems[j])),
-					   VARSIZE_ANY_EXHDR(DatumGetPointer(elems[i]))) == 0)
-				break;
-		if (j == nid)
+		if (i == 0 || stream_cmp_id(&elems[i], &elems[nid - 1]) != 0)
 			elems[nid++] = elems[i];
-	}
 	pos = palloc(sizeof(int64) * nid);
 	stream_ack_positions(&g, elems, nid, plain, pos, &lease_id);
 
@@ -1492,7 +1494,7 @@ stream_ack_sql(PG_FUNCTION_ARGS)
 	for (i = 0; i < nid; i++)
 		if (pos[i] >= 0)
 			sorted[npos++] = pos[i];
-	qsort(sorted, npos, sizeof(int64), stream_cmp_int64);
+	qsort(sorted, npos, sizeof(int64), StreamCmpInt64);
 	done = palloc(sizeof(bool) * Max(npos, 1));
 	ndone = npos > 0 ? stream_ack_pending(&g, sorted, npos, lease_id, done) : 0;
 
@@ -1505,7 +1507,7 @@ stream_ack_sql(PG_FUNCTION_ARGS)
 		for (i = 0; i < nid; i++)
 		{
 			int64	   *hit = pos[i] < 0 ? NULL :
-				bsearch(&pos[i], sorted, npos, sizeof(int64), stream_cmp_int64);
+				bsearch(&pos[i], sorted, npos, sizeof(int64), StreamCmpInt64);
 
 			if (hit && done[hit - sorted])
 				done_ids[k++] = elems[i];
@@ -1518,17 +1520,8 @@ stream_ack_sql(PG_FUNCTION_ARGS)
 		for (i = 0; i < nid; i++)
 		{
 			DeliveredKey key;
-			char		buf[64];
-			int			len = VARSIZE_ANY_EXHDR(DatumGetPointer(elems[i]));
-			char	   *p;
 
-			memcpy(buf, VARDATA_ANY(DatumGetPointer(elems[i])), len);
-			buf[len] = '\0';
-			memset(&key, 0, sizeof(key));
-			key.stream_id = g.stream_id;
-			key.hlc = strtoll(buf, &p, 10);
-			key.origin = (int32) strtol(p + 1, &p, 10);
-			key.seq = (int32) strtol(p + 1, &p, 10);
+			stream_delivered_key(g.stream_id, elems[i], &key);
 			(void) hash_search(delivered_map, &key, HASH_REMOVE, NULL);
 		}
 	SPI_finish();

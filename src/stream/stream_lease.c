@@ -110,8 +110,8 @@ posset_add(PosSet *s, int64 p)
 	s->v[s->n++] = p;
 }
 
-static int
-cmp_int64(const void *a, const void *b)
+int
+StreamCmpInt64(const void *a, const void *b)
 {
 	int64		x = *(const int64 *) a;
 	int64		y = *(const int64 *) b;
@@ -123,13 +123,13 @@ static void
 posset_sort(PosSet *s)
 {
 	if (s->n > 1)
-		qsort(s->v, s->n, sizeof(int64), cmp_int64);
+		qsort(s->v, s->n, sizeof(int64), StreamCmpInt64);
 }
 
 static bool
 posset_has(const PosSet *s, int64 p)
 {
-	return s->n > 0 && bsearch(&p, s->v, s->n, sizeof(int64), cmp_int64) != NULL;
+	return s->n > 0 && bsearch(&p, s->v, s->n, sizeof(int64), StreamCmpInt64) != NULL;
 }
 
 /* An int8[] column as a C array (never null, never with null elements). */
@@ -300,7 +300,7 @@ lease_view(int32 group_id, TimestampTz now, Snapshot snap, LeaseView *lv)
 		/* pending is sorted: what of pos is not in it is acknowledged */
 		for (i = 0; i < npos; i++)
 			if (npending == 0 ||
-				bsearch(&pos[i], pending, npending, sizeof(int64), cmp_int64) == NULL)
+				bsearch(&pos[i], pending, npending, sizeof(int64), StreamCmpInt64) == NULL)
 				posset_add(&lv->acked, pos[i]);
 		if (npending > 0 &&
 			DatumGetTimestampTz(slot_getattr(ks.slot, a_visible, &isnull)) <= now)

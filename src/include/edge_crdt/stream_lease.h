@@ -41,4 +41,7 @@ extern bool StreamTakeFresh(int32 stream_id, int32 group_id, Datum consumer,
 							bool redeliveries_first, Tuplestorestate *out,
 							TupleDesc outdesc, StreamTaken *taken);
 
+/* qsort / bsearch order of int64 positions. */
+extern int	StreamCmpInt64(const void *a, const void *b);
+
 #endif							/* EDGE_CRDT_STREAM_LEASE_H */

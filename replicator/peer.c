@@ -573,6 +573,43 @@ peer_apply_change(const WireMessage *msg)
 }
 
 /*
+ * A remote transaction that failed on a unique violation is applied once
+ * more before it is quarantined: a local transaction can insert the same key
+ * between the apply's lookup and its insert, and the second time the lookup
+ * finds that row and merges.  True if it applied; the transaction is then
+ * open, as after BEGIN.  Otherwise txn_error says why (rolled back).
+ */
+static bool
+peer_reapply(void)
+{
+	ListCell   *lc;
+
+	if (txn_error->sqlerrcode != ERRCODE_UNIQUE_VIOLATION)
+		return false;
+	txn_error = NULL;
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	foreach(lc, txn_messages)
+	{
+		bytea	   *data = lfirst(lc);
+		WireMessage msg;
+		CrdtError	err;
+		MemoryContext old = MemoryContextSwitchTo(message_cxt);
+
+		/* decoded once already: it cannot fail now */
+		if (wire_decode(VARDATA(data), VARSIZE(data) - VARHDRSZ, &msg, crdt_palloc,
+						&err) != CRDT_OK)
+			elog(ERROR, "invalid change set from peer \"%s\": %s", peer_name, err.message);
+		MemoryContextSwitchTo(old);
+		peer_apply_change(&msg);
+		if (txn_error != NULL)
+			return false;
+	}
+	return true;
+}
+
+/*
  * Record a failed remote transaction in edge_crdt.apply_errors, in a local
  * transaction that also moves the origin past it.
  */
@@ -661,7 +698,7 @@ peer_apply(const char *data, int len)
 				FlushPending *fp;
 
 				MemoryContextSwitchTo(old);
-				if (txn_error != NULL)
+				if (txn_error != NULL && !peer_reapply())
 					peer_quarantine(&msg);
 				else
 				{

@@ -81,6 +81,11 @@ ROLLBACK;
 SELECT clock_timestamp() AS t0 \gset
 SELECT count(*) AS waited_empty FROM edge_crdt.read_group('rs_orders', 'billing', 'c', 1, '1 s', '200 ms');
 SELECT clock_timestamp() - :'t0'::timestamptz >= interval '190 ms' AS waited;
+-- the delay of a reader woken on a busy stream (stream.c): bounded
+SHOW edge_crdt.stream_batch_delay;
+SET edge_crdt.stream_batch_delay = '101ms';
+SET edge_crdt.stream_batch_delay = 0;
+RESET edge_crdt.stream_batch_delay;
 
 -- start positions
 SELECT edge_crdt.group_create('rs_orders', 'replay', start => 'earliest');

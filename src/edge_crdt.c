@@ -29,6 +29,7 @@
 #include "edge_crdt/hlc.h"
 #include "edge_crdt/maintenance.h"
 #include "edge_crdt/replicator.h"
+#include "edge_crdt/stream.h"
 #include "edge_crdt/shmem.h"
 
 PG_MODULE_MAGIC;
@@ -100,6 +101,7 @@ _PG_init(void)
 	GraphDefineGucs();
 	ConflictDefineGucs();
 	MaintenanceDefineGucs();
+	StreamDefineGucs();
 
 	MarkGUCPrefixReserved("edge_crdt");
 

@@ -148,10 +148,6 @@ CREATE FUNCTION edge_crdt._stream_lock(stream_id int4, kind int4, sub int4, excl
 	AS 'MODULE_PATHNAME', 'stream_lock_sql' LANGUAGE C STRICT VOLATILE;
 CREATE FUNCTION edge_crdt._stream_barrier(stream_id int4) RETURNS int8
 	AS 'MODULE_PATHNAME', 'stream_barrier_sql' LANGUAGE C STRICT VOLATILE;
-CREATE FUNCTION edge_crdt._stream_wake(stream_id int4) RETURNS void
-	AS 'MODULE_PATHNAME', 'stream_wake_sql' LANGUAGE C STRICT VOLATILE;
-CREATE FUNCTION edge_crdt._stream_wait(stream_id int4, deadline timestamptz) RETURNS void
-	AS 'MODULE_PATHNAME', 'stream_wait_sql' LANGUAGE C STRICT VOLATILE;
 CREATE FUNCTION edge_crdt._stream_emit(stream text, origin int4, hlc int8, seq int4,
 									   key text, headers jsonb, payload jsonb,
 									   dedup_id text, published_at timestamptz)
@@ -177,8 +173,7 @@ CREATE FUNCTION edge_crdt._stream_apply_remote(body bytea, origin_node int4) RET
 COMMENT ON FUNCTION edge_crdt._stream_apply_remote(bytea, int4) IS
 	'store a stream message body as if node origin_node had sent it (what the replicator calls; for tests)';
 REVOKE ALL ON FUNCTION edge_crdt._stream_local_node(), edge_crdt._stream_lock(int4, int4, int4, bool),
-	edge_crdt._stream_barrier(int4), edge_crdt._stream_wake(int4),
-	edge_crdt._stream_wait(int4, timestamptz), edge_crdt._stream_forget(int4),
+	edge_crdt._stream_barrier(int4), edge_crdt._stream_forget(int4),
 	edge_crdt._stream_invalidate(),
 	edge_crdt._stream_emit(text, int4, int8, int4, text, jsonb, jsonb, text, timestamptz),
 	edge_crdt._stream_encode(text, int4, int8, int4, text, jsonb, jsonb, text, timestamptz),

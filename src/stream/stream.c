@@ -3,16 +3,47 @@
  *	  Stream helpers that need C: locks, the wait for new messages, and the
  *	  wake-up of waiting readers when a publishing transaction commits.
  *
- * Waiting without polling and without shared memory of our own: a reader
- * that waits holds a shared advisory lock (STREAM_LOCK_WAITER, stream id)
- * for the rest of its transaction and sleeps on its latch.  A transaction
- * that stored a message in the stream (local publish, or the apply of a
- * remote one) looks up the holders of that lock with GetLockConflicts()
- * once it has committed and sets their latches.  The reader takes the lock
- * before it looks for messages for the first time and resets its latch
- * before every look, so a commit either precedes the look (the reader's
- * fresh snapshot sees it) or finds the reader among the holders (the latch
- * is set and the next wait returns at once): no lost wake-up.
+ * Waiting without polling and without shared memory of our own: while
+ * read_group waits it holds a shared advisory lock (STREAM_LOCK_WAITER,
+ * stream id, group id) and sleeps on its latch.  A transaction that stored
+ * messages in the stream (local publish, the apply of a remote one, a dead
+ * letter) looks up the holders for each group of the stream once it has
+ * committed and sets latches.  The reader takes the lock and resets its
+ * latch before its first look, and resets the latch before every later
+ * look, so a commit either precedes a look (whose fresh snapshot sees it)
+ * or finds the reader among the holders with its latch set afterwards (the
+ * next sleep returns at once): no lost wake-up.
+ *
+ * Whom to wake.  In an exclusive or key_shared group a message may be
+ * deliverable to one consumer only (the head of a key's line is bound to
+ * its consumer), so every holder is woken.  In a shared group any consumer
+ * can take any message, and waking them all makes all but one look for
+ * nothing; one *sleeping* holder is woken instead, when there is one:
+ *	  - a holder sleeps when its wait event is PG_WAIT_EXTENSION (inside
+ *		read_group nothing else waits with that class).  Its wait event is
+ *		cleared before its next look, and that look's snapshot is taken
+ *		after our commit (both are ordered by ProcArrayLock), so it sees the
+ *		messages.
+ *	  - the wait event read belongs to the proc, not to the lock: the
+ *		holder may have left read_group meanwhile and sleep elsewhere.  So
+ *		after setting its latch we look it up among the holders again: if it
+ *		is still there (same virtual transaction), it was in this group's
+ *		wait when seen, or entered it again since and looks after our
+ *		commit.  Otherwise every holder is woken.
+ *	  - a reader that returns a full batch may leave messages behind, and
+ *		one that fails after being woken may have swallowed the wake-up: both
+ *		wake one more sleeper of the group (StreamWaitEnd, the abort
+ *		callbacks).
+ * With no holder asleep every holder is woken (they are looking, maybe
+ * with a snapshot from before our commit).
+ *
+ * On a busy stream a woken reader would look at once, take the one message
+ * that woke it, and come back for the next: a read per message.  A reader
+ * whose previous wait for the group returned messages less than five
+ * edge_crdt.stream_batch_delay ago therefore waits that delay (1 ms) after
+ * it is woken, still showing as asleep (so publishers meanwhile wake nobody
+ * else), and takes what arrived meanwhile in one look.  A reader of a quiet
+ * stream looks at once.
  *
  * IDENTIFICATION
  *	  src/stream/stream.c
@@ -30,6 +61,7 @@
 #include "storage/lock.h"
 #include "storage/proc.h"
 #include "storage/sinvaladt.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
@@ -39,25 +71,98 @@
 
 #if PG_VERSION_NUM >= 170000
 #define VXID_PROC(v)	ProcNumberGetProc((v).procNumber)
-#define LOCK_HELD(tag, mode)	LockHeldByMe(tag, mode, false)
 #else
 #define VXID_PROC(v)	BackendIdGetProc((v).backendId)
-#define LOCK_HELD(tag, mode)	LockHeldByMe(tag, mode)
 #endif
 
-/* streams this transaction stored messages in (TopTransactionContext) */
-static List *wake_streams = NIL;
+/* A group whose waiters this transaction wakes when it commits. */
+typedef struct WakeTarget
+{
+	int32		stream_id;
+	int32		group_id;
+	bool		one;			/* shared group: one sleeper will do */
+} WakeTarget;
+
+/* the groups to wake (TopTransactionContext) */
+static List *wake_targets = NIL;
 static bool xact_callback_registered = false;
 
+/* the group read_group waits for, while it holds its WAITER lock */
+static WakeTarget waiting = {0, 0, false};
+
+/* when a wait of this backend last returned messages, and for which group */
+static WakeTarget last_taken = {0, 0, false};
+static TimestampTz last_taken_at = 0;
+
+/* GUC: edge_crdt.stream_batch_delay, in ms */
+static int	stream_batch_delay = 1;
+
+void
+StreamDefineGucs(void)
+{
+	DefineCustomIntVariable("edge_crdt.stream_batch_delay",
+							gettext_noop("How long a waiting read_group that is woken on a busy stream waits before it looks."),
+							gettext_noop("Applies when the reader's previous wait for the group returned messages less than five delays ago: under a steady flow each read then takes several messages instead of one.  0 looks at once."),
+							&stream_batch_delay,
+							1,
+							0,
+							100,
+							PGC_USERSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+}
+
 static void
-stream_wake_waiters(int32 stream_id)
+waiter_tag(LOCKTAG *tag, int32 stream_id, int32 group_id)
+{
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, (uint32) stream_id, (uint32) group_id,
+						 STREAM_LOCK_WAITER);
+}
+
+/* The holders of the group's WAITER lock; we are never listed. */
+static VirtualTransactionId *
+waiters_of(int32 stream_id, int32 group_id)
 {
 	LOCKTAG		tag;
-	VirtualTransactionId *vxids;
 
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) stream_id, 0, STREAM_LOCK_WAITER);
-	/* every holder conflicts with AccessExclusiveLock; we are never listed */
-	vxids = GetLockConflicts(&tag, AccessExclusiveLock, NULL);
+	waiter_tag(&tag, stream_id, group_id);
+	/* every holder conflicts with AccessExclusiveLock */
+	return GetLockConflicts(&tag, AccessExclusiveLock, NULL);
+}
+
+/* A sleeping holder of a shared group's WAITER lock, woken; see the header. */
+static bool
+wake_one_sleeper(const WakeTarget *t, VirtualTransactionId *vxids)
+{
+	VirtualTransactionId *v;
+	VirtualTransactionId chosen;
+	PGPROC	   *proc = NULL;
+
+	for (v = vxids; VirtualTransactionIdIsValid(*v); v++)
+	{
+		proc = VXID_PROC(*v);
+		if (proc != NULL && *(volatile uint32 *) &proc->wait_event_info == PG_WAIT_EXTENSION)
+			break;
+	}
+	if (!VirtualTransactionIdIsValid(*v))
+		return false;
+	chosen = *v;
+	SetLatch(&proc->procLatch);
+
+	/* still a holder: it was asleep in this group's wait, or looks anew */
+	for (v = waiters_of(t->stream_id, t->group_id); VirtualTransactionIdIsValid(*v); v++)
+		if (VirtualTransactionIdEquals(*v, chosen))
+			return true;
+	return false;
+}
+
+static void
+stream_wake(const WakeTarget *t)
+{
+	VirtualTransactionId *vxids = waiters_of(t->stream_id, t->group_id);
+
+	if (t->one && wake_one_sleeper(t, vxids))
+		return;
 	for (; VirtualTransactionIdIsValid(*vxids); vxids++)
 	{
 		PGPROC	   *proc = VXID_PROC(*vxids);
@@ -65,6 +170,20 @@ stream_wake_waiters(int32 stream_id)
 		/* a slot reused meanwhile only gets a spurious wake-up */
 		if (proc != NULL)
 			SetLatch(&proc->procLatch);
+	}
+}
+
+/* A waiter that fails may have swallowed a wake-up: pass it on. */
+static void
+stream_wait_aborted(void)
+{
+	if (waiting.stream_id != 0)
+	{
+		WakeTarget	t = waiting;
+
+		waiting.stream_id = 0;
+		if (t.one)
+			stream_wake(&t);
 	}
 }
 
@@ -78,34 +197,62 @@ stream_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
 			/* the transaction is visible to every new snapshot now */
-			foreach(lc, wake_streams)
-				stream_wake_waiters(lfirst_int(lc));
-			wake_streams = NIL;
+			foreach(lc, wake_targets)
+				stream_wake((WakeTarget *) lfirst(lc));
+			wake_targets = NIL;
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
+			wake_targets = NIL;
+			stream_wait_aborted();
+			break;
 		case XACT_EVENT_PREPARE:
-			wake_streams = NIL;
+			wake_targets = NIL;
 			break;
 		default:
 			break;
 	}
 }
 
-void
-StreamWakeAtCommit(int32 stream_id)
+static void
+stream_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						SubTransactionId parentSubid, void *arg)
 {
-	MemoryContext old;
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		stream_wait_aborted();
+}
 
+static void
+stream_register_callbacks(void)
+{
 	if (!xact_callback_registered)
 	{
 		RegisterXactCallback(stream_xact_callback, NULL);
+		RegisterSubXactCallback(stream_subxact_callback, NULL);
 		xact_callback_registered = true;
 	}
-	if (list_member_int(wake_streams, stream_id))
-		return;
+}
+
+void
+StreamWakeAtCommit(int32 stream_id, int32 group_id, bool shared)
+{
+	MemoryContext old;
+	ListCell   *lc;
+	WakeTarget *t;
+
+	stream_register_callbacks();
+	foreach(lc, wake_targets)
+	{
+		t = lfirst(lc);
+		if (t->stream_id == stream_id && t->group_id == group_id)
+			return;
+	}
 	old = MemoryContextSwitchTo(TopTransactionContext);
-	wake_streams = lappend_int(wake_streams, stream_id);
+	t = palloc(sizeof(WakeTarget));
+	t->stream_id = stream_id;
+	t->group_id = group_id;
+	t->one = shared;
+	wake_targets = lappend(wake_targets, t);
 	MemoryContextSwitchTo(old);
 }
 
@@ -173,51 +320,68 @@ stream_barrier_sql(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(horizon);
 }
 
-PG_FUNCTION_INFO_V1(stream_wake_sql);
-Datum
-stream_wake_sql(PG_FUNCTION_ARGS)
-{
-	StreamWakeAtCommit(PG_GETARG_INT32(0));
-	PG_RETURN_VOID();
-}
-
 /*
- * StreamWait(stream_id, deadline): the first call of a transaction for a
- * stream registers this backend as a waiter and returns at once (the
- * caller looks again); later calls sleep until a publisher's commit sets
- * our latch, the deadline passes, or an interrupt arrives.
+ * The wait of read_group for a group: StreamWaitBegin before the first
+ * look, StreamWaitSleep between looks, StreamWaitEnd when it returns.
  */
 void
-StreamWait(int32 stream_id, TimestampTz deadline)
+StreamWaitBegin(int32 stream_id, int32 group_id, bool shared)
 {
-	TimestampTz now;
-	long		ms;
 	LOCKTAG		tag;
 
-	/* held until the transaction (or the subtransaction that took it) ends */
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) stream_id, 0, STREAM_LOCK_WAITER);
-	if (!LOCK_HELD(&tag, ShareLock))
-	{
-		(void) LockAcquire(&tag, ShareLock, false, false);
-		ResetLatch(MyLatch);
-		return;
-	}
+	stream_register_callbacks();
+	waiter_tag(&tag, stream_id, group_id);
+	(void) LockAcquire(&tag, ShareLock, false, false);
+	waiting.stream_id = stream_id;
+	waiting.group_id = group_id;
+	waiting.one = shared;
+	ResetLatch(MyLatch);
+}
 
-	now = GetCurrentTimestamp();
+/* Sleep until a publisher's commit sets our latch, the deadline, or an interrupt. */
+void
+StreamWaitSleep(TimestampTz deadline)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	long		ms;
+
 	if (deadline <= now)
 		return;
 	ms = (long) Min((deadline - now + 999) / 1000, (int64) INT_MAX);
-	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-					 ms, PG_WAIT_EXTENSION);
+	if ((WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+				   ms, PG_WAIT_EXTENSION) & WL_LATCH_SET) &&
+		stream_batch_delay > 0 &&
+		last_taken.stream_id == waiting.stream_id && last_taken.group_id == waiting.group_id &&
+		!TimestampDifferenceExceeds(last_taken_at, GetCurrentTimestamp(), 5 * stream_batch_delay))
+	{
+		/*
+		 * A busy stream: let more messages arrive before looking.  The wait
+		 * event stays, so that publishers meanwhile see us asleep and wake
+		 * nobody else (we will look).
+		 */
+		pgstat_report_wait_start(PG_WAIT_EXTENSION);
+		pg_usleep((long) Min((int64) stream_batch_delay * 1000, deadline - GetCurrentTimestamp()));
+		pgstat_report_wait_end();
+	}
 	ResetLatch(MyLatch);
 	CHECK_FOR_INTERRUPTS();
 }
 
-/* _stream_wait(stream_id, deadline): StreamWait for SQL callers. */
-PG_FUNCTION_INFO_V1(stream_wait_sql);
-Datum
-stream_wait_sql(PG_FUNCTION_ARGS)
+/* taken: by the last look; full: the batch is full, more may be waiting */
+void
+StreamWaitEnd(bool taken, bool full)
 {
-	StreamWait(PG_GETARG_INT32(0), PG_GETARG_TIMESTAMPTZ(1));
-	PG_RETURN_VOID();
+	LOCKTAG		tag;
+	WakeTarget	t = waiting;
+
+	waiting.stream_id = 0;
+	if (taken)
+	{
+		last_taken = t;
+		last_taken_at = GetCurrentTimestamp();
+	}
+	waiter_tag(&tag, t.stream_id, t.group_id);
+	LockRelease(&tag, ShareLock, false);
+	if (full && t.one)
+		stream_wake(&t);
 }

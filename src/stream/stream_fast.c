@@ -182,6 +182,8 @@ typedef struct StreamRow
 	Interval	retention;
 	int			ngroups;		/* its exclusive / key_shared groups, by id */
 	int32	   *groups;
+	int			nshared;		/* its shared groups, by id */
+	int32	   *shared;
 } StreamRow;
 
 /* Stream and group ids by name. */
@@ -312,24 +314,35 @@ stream_invalidate_sql(PG_FUNCTION_ARGS)
 }
 
 /* The stream row the lookup statements below return. */
+/* An int4[] without nulls as a palloc'd C array. */
+static int32 *
+int4_array_copy(Datum d, int *n)
+{
+	Datum	   *elems;
+	int32	   *v;
+	int			i;
+
+	deconstruct_array(DatumGetArrayTypeP(d), INT4OID, 4, true, TYPALIGN_INT,
+					  &elems, NULL, n);
+	v = palloc(sizeof(int32) * Max(*n, 1));
+	for (i = 0; i < *n; i++)
+		v[i] = DatumGetInt32(elems[i]);
+	return v;
+}
+
 static void
 stream_row_from_spi(StreamRow *row)
 {
 	HeapTuple	tup = SPI_tuptable->vals[0];
 	TupleDesc	desc = SPI_tuptable->tupdesc;
 	bool		isnull;
-	Datum	   *elems;
-	int			i;
 
 	row->stream_id = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
 	row->global = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
 	row->cur_seg = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
 	row->retention = *DatumGetIntervalP(SPI_getbinval(tup, desc, 4, &isnull));
-	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 5, &isnull)),
-					  INT4OID, 4, true, TYPALIGN_INT, &elems, NULL, &row->ngroups);
-	row->groups = palloc(sizeof(int32) * Max(row->ngroups, 1));
-	for (i = 0; i < row->ngroups; i++)
-		row->groups[i] = DatumGetInt32(elems[i]);
+	row->groups = int4_array_copy(SPI_getbinval(tup, desc, 5, &isnull), &row->ngroups);
+	row->shared = int4_array_copy(SPI_getbinval(tup, desc, 6, &isnull), &row->nshared);
 	if (row->cur_seg < 0 || row->cur_seg >= STREAM_SEGMENTS)
 		elog(ERROR, "stream %d has an invalid current segment %d",
 			 row->stream_id, row->cur_seg);
@@ -337,13 +350,28 @@ stream_row_from_spi(StreamRow *row)
 
 /*
  * The stream row by name ($1 text) or by id ($1 int4).  Shared groups get no
- * rows when a message is stored (stream_lease.c): only the others are listed.
+ * rows when a message is stored (stream_lease.c), so they are listed apart
+ * (their waiters are woken differently, stream.c).
  */
 #define STREAM_ROW_QUERY \
 	"SELECT s.stream_id, s.scope = 'global', s.cur_seg, s.retention, " \
 	"ARRAY(SELECT g.group_id FROM edge_crdt.stream_group g " \
-	"WHERE g.stream_id = s.stream_id AND g.mode <> 'shared' ORDER BY g.group_id) " \
+	"WHERE g.stream_id = s.stream_id AND g.mode <> 'shared' ORDER BY g.group_id), " \
+	"ARRAY(SELECT g.group_id FROM edge_crdt.stream_group g " \
+	"WHERE g.stream_id = s.stream_id AND g.mode = 'shared' ORDER BY g.group_id) " \
 	"FROM edge_crdt.stream s WHERE "
+
+/* Wake the waiting readers of every group of the stream when we commit. */
+static void
+stream_wake_groups(const StreamRow *s)
+{
+	int			i;
+
+	for (i = 0; i < s->ngroups; i++)
+		StreamWakeAtCommit(s->stream_id, s->groups[i], false);
+	for (i = 0; i < s->nshared; i++)
+		StreamWakeAtCommit(s->stream_id, s->shared[i], true);
+}
 
 static void
 stream_lookup(Datum name, bool name_null, StreamRow *row)
@@ -403,6 +431,17 @@ stream_group_lookup(FunctionCallInfo fcinfo, GroupRow *row)
 	row->max_deliveries = DatumGetInt32(SPI_getbinval(tup, desc, 4, &isnull));
 }
 
+/* *dst = *src, with its group lists allocated in cxt */
+static void
+stream_row_copy(StreamRow *dst, const StreamRow *src, MemoryContext cxt)
+{
+	*dst = *src;
+	dst->groups = MemoryContextAlloc(cxt, sizeof(int32) * Max(src->ngroups, 1));
+	memcpy(dst->groups, src->groups, sizeof(int32) * src->ngroups);
+	dst->shared = MemoryContextAlloc(cxt, sizeof(int32) * Max(src->nshared, 1));
+	memcpy(dst->shared, src->shared, sizeof(int32) * src->nshared);
+}
+
 /*
  * The stream's row for publish, from the cache if possible, with the
  * stream's publish lock held in share mode (see the cache comment).
@@ -422,10 +461,8 @@ stream_lookup_locked(Datum name, bool name_null, StreamRow *row)
 		entry = hash_search(stream_cache, key, HASH_FIND, NULL);
 	if (entry)
 	{
-		*row = entry->row;
 		/* ours: the cache may be rebuilt while we use it */
-		row->groups = palloc(sizeof(int32) * Max(row->ngroups, 1));
-		memcpy(row->groups, entry->row.groups, sizeof(int32) * row->ngroups);
+		stream_row_copy(row, &entry->row, CurrentMemoryContext);
 	}
 	else
 		stream_lookup(name, name_null, row);
@@ -444,10 +481,7 @@ stream_lookup_locked(Datum name, bool name_null, StreamRow *row)
 	{
 		stream_cache_ready();
 		entry = hash_search(stream_cache, key, HASH_ENTER, NULL);
-		entry->row = *row;
-		entry->row.groups = MemoryContextAlloc(stream_cache_cxt,
-											   sizeof(int32) * Max(row->ngroups, 1));
-		memcpy(entry->row.groups, row->groups, sizeof(int32) * row->ngroups);
+		stream_row_copy(&entry->row, row, stream_cache_cxt);
 	}
 }
 
@@ -789,7 +823,7 @@ stream_store_sql(PG_FUNCTION_ARGS)
 						 PG_GETARG_DATUM(7), PG_ARGISNULL(7),
 						 PG_GETARG_TIMESTAMPTZ(8));
 	stream_store_close(&st);
-	StreamWakeAtCommit(s.stream_id);
+	stream_wake_groups(&s);
 	SPI_finish();
 	PG_RETURN_VOID();
 }
@@ -877,7 +911,7 @@ stream_publish_sql(PG_FUNCTION_ARGS)
 							 PG_GETARG_DATUM(4), PG_ARGISNULL(4), at);
 		stream_store_close(&st);
 
-		StreamWakeAtCommit(s.stream_id);
+		stream_wake_groups(&s);
 		if (s.global)
 			stream_emit(TextDatumGetCString(PG_GETARG_DATUM(0)), me, h, 0,
 						PG_ARGISNULL(2) ? NULL : TextDatumGetCString(PG_GETARG_DATUM(2)),
@@ -965,7 +999,7 @@ stream_publish_batch_sql(PG_FUNCTION_ARGS)
 		stream_store_message(&st, &s, me, h, i, (Datum) 0, true, (Datum) 0, true,
 							 elems[i], (Datum) 0, true, at);
 	stream_store_close(&st);
-	StreamWakeAtCommit(s.stream_id);
+	stream_wake_groups(&s);
 
 	name = TextDatumGetCString(PG_GETARG_DATUM(0));
 	for (i = 0; i < n; i++)
@@ -1133,6 +1167,8 @@ stream_read_group_sql(PG_FUNCTION_ARGS)
 	Interval	hour;
 	TimestampTz deadline;
 	int32		count;
+	bool		waits;
+	int			ntaken = 0;		/* by the last look */
 	bool		found = false;
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -1172,6 +1208,9 @@ stream_read_group_sql(PG_FUNCTION_ARGS)
 	deadline = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
 													   TimestampTzGetDatum(GetCurrentTimestamp()),
 													   PG_GETARG_DATUM(5)));
+	waits = stream_interval_cmp(PG_GETARG_DATUM(5), &zero) > 0;
+	if (waits)
+		StreamWaitBegin(g.stream_id, g.group_id, g.shared);
 
 	for (;;)
 	{
@@ -1196,7 +1235,6 @@ stream_read_group_sql(PG_FUNCTION_ARGS)
 				left -= stream_take_sql(&plan_redeliver,
 										"edge_crdt._stream_lease_redeliver(s, g, $3, $4, $5, NULL)",
 										fcinfo, &g, count);
-				found |= left < count;
 				taken.n = 0;
 				if (left > 0)
 					(void) StreamTakeFresh(g.stream_id, g.group_id, PG_GETARG_DATUM(2), left, now,
@@ -1206,20 +1244,18 @@ stream_read_group_sql(PG_FUNCTION_ARGS)
 			for (i = 0; i < taken.n; i++)
 				stream_delivered_remember(g.stream_id, taken.origin[i], taken.hlc[i],
 										  taken.seq[i], taken.pos[i], taken.lease_id);
-			found |= taken.n > 0;
+			ntaken = count - left + taken.n;
 		}
 		else
-			found |= stream_take_sql(&plan_take_other, "edge_crdt._stream_take(s, g, $3, $4, $5)",
-									 fcinfo, &g, count) > 0;
-		if (found || GetCurrentTimestamp() >= deadline)
+			ntaken = stream_take_sql(&plan_take_other, "edge_crdt._stream_take(s, g, $3, $4, $5)",
+									 fcinfo, &g, count);
+		found = ntaken > 0;
+		if (found || !waits || GetCurrentTimestamp() >= deadline)
 			break;
-
-		/*
-		 * First time: registers as a waiter and returns at once, so that we
-		 * look again; later: sleeps until a publish to this stream commits.
-		 */
-		StreamWait(g.stream_id, deadline);
+		StreamWaitSleep(deadline);
 	}
+	if (waits)
+		StreamWaitEnd(ntaken > 0, ntaken == count);
 	SPI_finish();
 	PG_RETURN_NULL();
 }

@@ -236,10 +236,13 @@ version_state(TupleTableSlot *slot, Snapshot snap)
 	Buffer		buf = bslot->buffer;
 	TransactionId xmin;
 	bool		visible;
+	bool		xmin_committed;
 
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	visible = HeapTupleSatisfiesVisibility(tup, snap, buf);
 	xmin = HeapTupleHeaderGetRawXmin(tup->t_data);
+	/* hint bits, set by the test above once xmin's fate was known */
+	xmin_committed = HeapTupleHeaderXminCommitted(tup->t_data);
 	if (!visible && HeapTupleHeaderXminInvalid(tup->t_data))
 	{
 		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
@@ -248,6 +251,9 @@ version_state(TupleTableSlot *slot, Snapshot snap)
 	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 	if (visible)
 		return VERSION_VISIBLE;
+	/* most versions read are superseded ones: no proc array, no clog */
+	if (xmin_committed)
+		return XidInMVCCSnapshot(xmin, snap) ? VERSION_OPEN : VERSION_OTHER;
 	if (TransactionIdIsCurrentTransactionId(xmin) || TransactionIdIsInProgress(xmin))
 		return VERSION_OPEN;
 	if (!TransactionIdDidCommit(xmin))

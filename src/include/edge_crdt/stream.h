@@ -55,8 +55,8 @@
  *			  taken exclusively by group_create (until commit), stream_trim
  *			  and read()'s horizon barrier (momentarily)
  *	 DEDUP	  exclusive per (stream, hash of dedup_id)
- *	 WAITER   shared by a read_group that waits; a committing publisher wakes
- *			  the holders' latches
+ *	 WAITER   shared per (stream, group id) by a read_group that waits, while
+ *			  it runs; a committing publisher wakes holders' latches
  *	 LEASE	  exclusive per (stream, group id) while a consumer of a shared
  *			  group chooses and inserts a lease (released at once)
  *	 INSERT   shared by a store from before its nextval of the position until
@@ -105,15 +105,24 @@ extern void StreamBodyEncode(StringInfo buf, const StreamBody *body);
  */
 extern void StreamApplyRemote(const char *body, uint32 len, int32 origin_node);
 
-/* Wake readers waiting on this stream when the transaction commits. */
-extern void StreamWakeAtCommit(int32 stream_id);
+/*
+ * Wake the readers waiting for a group of the stream when the transaction
+ * commits (stream.c): every one, or for a shared group one that sleeps.
+ */
+extern void StreamWakeAtCommit(int32 stream_id, int32 group_id, bool shared);
 
 /*
- * Wait for a publish to this stream (stream.c).  The first call in a
- * transaction only registers the backend as a waiter and returns: look for
- * messages once more before calling again, which sleeps until a publisher
- * commits, the deadline passes, or an interrupt arrives.
+ * The wait of read_group (stream.c): StreamWaitBegin registers the backend
+ * as a waiter of the group before its first look for messages;
+ * StreamWaitSleep, between looks, sleeps until a publisher commits, the
+ * deadline passes, or an interrupt arrives; StreamWaitEnd when it returns
+ * (taken: the last look took messages; full: as many as asked for).
  */
-extern void StreamWait(int32 stream_id, TimestampTz deadline);
+extern void StreamWaitBegin(int32 stream_id, int32 group_id, bool shared);
+extern void StreamWaitSleep(TimestampTz deadline);
+extern void StreamWaitEnd(bool taken, bool full);
+
+/* edge_crdt.stream_batch_delay (stream.c), defined by _PG_init */
+extern void StreamDefineGucs(void);
 
 #endif							/* EDGE_CRDT_STREAM_H */

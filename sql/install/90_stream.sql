@@ -148,6 +148,8 @@ CREATE FUNCTION edge_crdt._stream_lock(stream_id int4, kind int4, sub int4, excl
 	AS 'MODULE_PATHNAME', 'stream_lock_sql' LANGUAGE C STRICT VOLATILE;
 CREATE FUNCTION edge_crdt._stream_barrier(stream_id int4) RETURNS int8
 	AS 'MODULE_PATHNAME', 'stream_barrier_sql' LANGUAGE C STRICT VOLATILE;
+CREATE FUNCTION edge_crdt._stream_wake(stream_id int4, group_id int4, shared bool) RETURNS void
+	AS 'MODULE_PATHNAME', 'stream_wake_sql' LANGUAGE C STRICT VOLATILE;
 CREATE FUNCTION edge_crdt._stream_emit(stream text, origin int4, hlc int8, seq int4,
 									   key text, headers jsonb, payload jsonb,
 									   dedup_id text, published_at timestamptz)
@@ -174,6 +176,7 @@ COMMENT ON FUNCTION edge_crdt._stream_apply_remote(bytea, int4) IS
 	'store a stream message body as if node origin_node had sent it (what the replicator calls; for tests)';
 REVOKE ALL ON FUNCTION edge_crdt._stream_local_node(), edge_crdt._stream_lock(int4, int4, int4, bool),
 	edge_crdt._stream_barrier(int4), edge_crdt._stream_forget(int4),
+	edge_crdt._stream_wake(int4, int4, bool),
 	edge_crdt._stream_invalidate(),
 	edge_crdt._stream_emit(text, int4, int8, int4, text, jsonb, jsonb, text, timestamptz),
 	edge_crdt._stream_encode(text, int4, int8, int4, text, jsonb, jsonb, text, timestamptz),
@@ -963,6 +966,9 @@ BEGIN
 		SET visible_at = clock_timestamp() + retry_after, consumer = NULL
 		WHERE d.group_id = g.group_id AND d.pos = ANY (want);
 		GET DIAGNOSTICS n = ROW_COUNT;
+		IF n > 0 THEN
+			PERFORM edge_crdt._stream_wake(s.stream_id, g.group_id, false);
+		END IF;
 		RETURN n;
 	END IF;
 	-- shared: the nacked part of a lease becomes a lease of its own
@@ -984,6 +990,10 @@ BEGIN
 					clock_timestamp() + retry_after, l.deliveries, l.delivered_at);
 		END IF;
 	END LOOP;
+	-- a waiting reader looks again (and sleeps until retry_after if it must)
+	IF n > 0 THEN
+		PERFORM edge_crdt._stream_wake(s.stream_id, g.group_id, true);
+	END IF;
 	RETURN n;
 END;
 $$;

@@ -83,8 +83,12 @@ typedef struct WakeTarget
 	bool		one;			/* shared group: one sleeper will do */
 } WakeTarget;
 
-/* the groups to wake (TopTransactionContext) */
+/*
+ * The groups to wake when this transaction commits, and those to wake if it
+ * aborts: messages it took become deliverable again (TopTransactionContext).
+ */
 static List *wake_targets = NIL;
+static List *abort_targets = NIL;
 static bool xact_callback_registered = false;
 
 /* the group read_group waits for, while it holds its WAITER lock */
@@ -173,10 +177,17 @@ stream_wake(const WakeTarget *t)
 	}
 }
 
-/* A waiter that fails may have swallowed a wake-up: pass it on. */
+/*
+ * A (sub)transaction aborts: a waiter that fails may have swallowed a
+ * wake-up, so pass it on; messages taken become deliverable again.  (After
+ * a subtransaction abort the takes of the rest of the transaction are
+ * woken for too: a spurious wake-up costs a look.)
+ */
 static void
 stream_wait_aborted(void)
 {
+	ListCell   *lc;
+
 	if (waiting.stream_id != 0)
 	{
 		WakeTarget	t = waiting;
@@ -185,6 +196,8 @@ stream_wait_aborted(void)
 		if (t.one)
 			stream_wake(&t);
 	}
+	foreach(lc, abort_targets)
+		stream_wake((WakeTarget *) lfirst(lc));
 }
 
 static void
@@ -200,14 +213,17 @@ stream_xact_callback(XactEvent event, void *arg)
 			foreach(lc, wake_targets)
 				stream_wake((WakeTarget *) lfirst(lc));
 			wake_targets = NIL;
+			abort_targets = NIL;
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
-			wake_targets = NIL;
 			stream_wait_aborted();
+			wake_targets = NIL;
+			abort_targets = NIL;
 			break;
 		case XACT_EVENT_PREPARE:
 			wake_targets = NIL;
+			abort_targets = NIL;
 			break;
 		default:
 			break;
@@ -233,27 +249,49 @@ stream_register_callbacks(void)
 	}
 }
 
-void
-StreamWakeAtCommit(int32 stream_id, int32 group_id, bool shared)
+static List *
+wake_target_add(List *targets, int32 stream_id, int32 group_id, bool shared)
 {
 	MemoryContext old;
 	ListCell   *lc;
 	WakeTarget *t;
 
 	stream_register_callbacks();
-	foreach(lc, wake_targets)
+	foreach(lc, targets)
 	{
 		t = lfirst(lc);
 		if (t->stream_id == stream_id && t->group_id == group_id)
-			return;
+			return targets;
 	}
 	old = MemoryContextSwitchTo(TopTransactionContext);
 	t = palloc(sizeof(WakeTarget));
 	t->stream_id = stream_id;
 	t->group_id = group_id;
 	t->one = shared;
-	wake_targets = lappend(wake_targets, t);
+	targets = lappend(targets, t);
 	MemoryContextSwitchTo(old);
+	return targets;
+}
+
+void
+StreamWakeAtCommit(int32 stream_id, int32 group_id, bool shared)
+{
+	wake_targets = wake_target_add(wake_targets, stream_id, group_id, shared);
+}
+
+void
+StreamWakeAtAbort(int32 stream_id, int32 group_id, bool shared)
+{
+	abort_targets = wake_target_add(abort_targets, stream_id, group_id, shared);
+}
+
+/* _stream_wake(stream_id, group_id, shared): StreamWakeAtCommit for SQL (nack). */
+PG_FUNCTION_INFO_V1(stream_wake_sql);
+Datum
+stream_wake_sql(PG_FUNCTION_ARGS)
+{
+	StreamWakeAtCommit(PG_GETARG_INT32(0), PG_GETARG_INT32(1), PG_GETARG_BOOL(2));
+	PG_RETURN_VOID();
 }
 
 PG_FUNCTION_INFO_V1(stream_local_node_sql);

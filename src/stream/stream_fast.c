@@ -1169,6 +1169,7 @@ stream_read_group_sql(PG_FUNCTION_ARGS)
 	int32		count;
 	bool		waits;
 	int			ntaken = 0;		/* by the last look */
+	TimestampTz next_due = 0;	/* shared: the last look's StreamTaken.next_due */
 	bool		found = false;
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -1245,14 +1246,18 @@ stream_read_group_sql(PG_FUNCTION_ARGS)
 				stream_delivered_remember(g.stream_id, taken.origin[i], taken.hlc[i],
 										  taken.seq[i], taken.pos[i], taken.lease_id);
 			ntaken = count - left + taken.n;
+			next_due = taken.next_due;
 		}
 		else
 			ntaken = stream_take_sql(&plan_take_other, "edge_crdt._stream_take(s, g, $3, $4, $5)",
 									 fcinfo, &g, count);
 		found = ntaken > 0;
+		if (found)
+			StreamWakeAtAbort(g.stream_id, g.group_id, g.shared);
 		if (found || !waits || GetCurrentTimestamp() >= deadline)
 			break;
-		StreamWaitSleep(deadline);
+		/* until a lease of the group is due for redelivery, at the latest */
+		StreamWaitSleep(next_due != 0 ? Min(next_due, deadline) : deadline);
 	}
 	if (waits)
 		StreamWaitEnd(ntaken > 0, ntaken == count);

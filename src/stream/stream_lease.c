@@ -269,6 +269,8 @@ typedef struct LeaseView
 	PosSet		acked;			/* acknowledged in a committed version */
 	bool		due;			/* a committed lease with pending messages is
 								 * visible again */
+	TimestampTz next_due;		/* the earliest time one becomes visible again
+								 * (visible or open versions), or 0 */
 } LeaseView;
 
 static void
@@ -301,6 +303,18 @@ lease_view(int32 group_id, TimestampTz now, Snapshot snap, LeaseView *lv)
 		pending = int8_array(slot_getattr(ks.slot, a_pending, &isnull), &npending);
 		for (i = 0; i < npending; i++)
 			posset_add(&lv->pending, pending[i]);
+		if (npending > 0)
+		{
+			TimestampTz visible_at = DatumGetTimestampTz(slot_getattr(ks.slot, a_visible, &isnull));
+
+			if (visible_at > now)
+			{
+				if (lv->next_due == 0 || visible_at < lv->next_due)
+					lv->next_due = visible_at;
+			}
+			else if (vs == VERSION_VISIBLE)
+				lv->due = true;
+		}
 		if (vs == VERSION_OPEN)
 			continue;
 		/* pending is sorted: what of pos is not in it is acknowledged */
@@ -308,9 +322,6 @@ lease_view(int32 group_id, TimestampTz now, Snapshot snap, LeaseView *lv)
 			if (npending == 0 ||
 				bsearch(&pos[i], pending, npending, sizeof(int64), StreamCmpInt64) == NULL)
 				posset_add(&lv->acked, pos[i]);
-		if (npending > 0 &&
-			DatumGetTimestampTz(slot_getattr(ks.slot, a_visible, &isnull)) <= now)
-			lv->due = true;
 	}
 	keyscan_end(&ks);
 	table_close(rel, NoLock);
@@ -620,6 +631,7 @@ StreamTakeFresh(int32 stream_id, int32 group_id, Datum consumer, int count,
 	/* the committed state from here on; it also keeps what we read unpruned */
 	snap = RegisterSnapshot(GetLatestSnapshot());
 	lease_view(group_id, now, snap, &lv);
+	taken->next_due = lv.next_due;
 	if (lv.due && redeliveries_first)
 	{
 		/* the caller hands those out first, then calls again */

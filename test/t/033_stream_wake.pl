@@ -6,7 +6,10 @@
 # - one transaction that publishes more than a woken reader takes: the
 #   reader that returns a full batch wakes the next sleeper, and so on;
 # - every group of the stream is woken by one commit (a shared and an
-#   exclusive group).
+#   exclusive group);
+# - a message becomes deliverable again without a publish: when the lease
+#   of a consumer that did not acknowledge it is due, when a consumer nacks
+#   it, when the transaction that took it rolls back.
 use strict;
 use warnings;
 use FindBin;
@@ -23,18 +26,22 @@ my $BOUND = 20;    # seconds; the readers wait up to 60
 
 sub sql { return $node->safe_psql('postgres', $_[0]); }
 
-# Start a reader waiting in read_group; returns [harness, \stdout, \stderr].
-sub start_reader
+# Run psql in the background; returns [harness, \stdout, \stderr].
+sub start_psql
 {
-	my ($stream, $group, $consumer) = @_;
+	my ($sql) = @_;
 	my ($out, $err) = ('', '');
-	my $h = IPC::Run::start(
-		[
-			'psql', '-X', '-At', '-d', $node->connstr('postgres'), '-c',
-			"SELECT payload FROM edge_crdt.read_group('$stream', '$group', '$consumer', 1, '30 s', '60 s')"
-		],
+	my $h = IPC::Run::start([ 'psql', '-X', '-At', '-d', $node->connstr('postgres'), '-c', $sql ],
 		'>', \$out, '2>', \$err);
 	return [ $h, \$out, \$err ];
+}
+
+# A reader waiting in read_group (up to 60 s) for one message.
+sub start_reader
+{
+	my ($stream, $group, $consumer, $columns) = @_;
+	$columns //= 'payload';
+	return start_psql("SELECT $columns FROM edge_crdt.read_group('$stream', '$group', '$consumer', 1, '30 s', '60 s')");
 }
 
 sub wait_sleeping
@@ -88,5 +95,42 @@ sql("SELECT edge_crdt.group_create('w', 'x', mode => 'exclusive')");
 wait_sleeping(2, 'w', 'two groups');
 sql("SELECT edge_crdt.publish('w', '7')");
 is(finish_readers(\@r, 'two groups'), '7,7', 'two groups: the reader of each group got the message');
+
+# 4. Redelivery without a publish.  Each case: a reader sleeps while the
+# only message is leased to another consumer, then gets it once it is
+# deliverable again (a second delivery).
+sql("SELECT edge_crdt.stream_create('r', 'local'); SELECT edge_crdt.group_create('r', 'g')");
+
+# 4a. The lease is due (visibility 2 s, never acknowledged): the reader's
+# sleep ends then, not at its 60 s deadline.
+sql("SELECT edge_crdt.publish('r', '\"due\"')");
+is(sql("SELECT payload FROM edge_crdt.read_group('r', 'g', 'a', 1, '2 s')"), '"due"',
+	'due: consumer a took the message for 2 s');
+@r = (start_reader('r', 'g', 'b', 'payload, deliveries'));
+wait_sleeping(1, 'r', 'due');
+is(finish_readers(\@r, 'due'), '"due"|2', 'due: the sleeping reader got it again when the lease expired');
+sql("SELECT edge_crdt.ack('r', 'g', ARRAY(SELECT id FROM edge_crdt.read('r')))");
+
+# 4b. A nack wakes the group's sleeping reader.
+sql("SELECT edge_crdt.publish('r', '\"nacked\"')");
+my $id = sql("SELECT id FROM edge_crdt.read_group('r', 'g', 'a', 1, '60 s')");
+@r = (start_reader('r', 'g', 'b', 'payload, deliveries'));
+wait_sleeping(1, 'r', 'nack');
+sql("SELECT edge_crdt.nack('r', 'g', ARRAY['$id'])");
+is(finish_readers(\@r, 'nack'), '"nacked"|2', 'nack: the sleeping reader got the message');
+sql("SELECT edge_crdt.ack('r', 'g', ARRAY['$id'])");
+
+# 4c. The transaction that took the message rolls back: it is fresh again.
+sql("SELECT edge_crdt.publish('r', '\"rolled back\"')");
+my $a = start_psql("BEGIN; SELECT count(*) FROM edge_crdt.read_group('r', 'g', 'a', 1, '60 s'); "
+	  . "SELECT pg_sleep(3); ROLLBACK;");
+ok($node->poll_query_until('postgres',
+		"SELECT count(*) = 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep'"),
+	'rollback: consumer a holds the message in an open transaction');
+@r = (start_reader('r', 'g', 'b', 'payload, deliveries'));
+wait_sleeping(1, 'r', 'rollback');
+is(finish_readers(\@r, 'rollback'), '"rolled back"|1',
+	'rollback: the sleeping reader got the message (a first delivery: the other never happened)');
+$a->[0]->finish;
 
 done_testing();

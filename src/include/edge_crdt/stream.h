@@ -111,6 +111,9 @@ extern void StreamApplyRemote(const char *body, uint32 len, int32 origin_node);
  */
 extern void StreamWakeAtCommit(int32 stream_id, int32 group_id, bool shared);
 
+/* The same if it aborts (it took messages from the group: they come back). */
+extern void StreamWakeAtAbort(int32 stream_id, int32 group_id, bool shared);
+
 /*
  * The wait of read_group (stream.c): StreamWaitBegin registers the backend
  * as a waiter of the group before its first look for messages;

@@ -16,9 +16,14 @@
 #include "datatype/timestamp.h"
 #include "utils/tuplestore.h"
 
-/* What StreamTakeFresh handed out, for ack's map of delivered messages. */
+/*
+ * What StreamTakeFresh handed out, for ack's map of delivered messages, and
+ * when a lease it saw becomes due for redelivery (0: none), for a reader
+ * that waits.
+ */
 typedef struct StreamTaken
 {
+	TimestampTz next_due;
 	int			n;
 	int64		lease_id;
 	int64	   *pos;

@@ -16,7 +16,9 @@
 #    that finds nothing asks again at once; BENCH_IDLE=wait: as each system
 #    is meant to be used when idle -- edge_crdt's read_group waits (wait =>
 #    '1 s', woken by the publisher's commit), the pgmq-style and PgQ
-#    consumers sleep 10 ms before asking again.
+#    consumers sleep 10 ms before asking again.  Also printed: messages per
+#    consumer call (track_functions counts the calls of the consumer
+#    functions during the mixed run).
 # 4. Wake-up latency of read_group(wait => ...): a publisher commits one
 #    message every 10 ms (synchronous_commit = off so that the commit itself
 #    does not dominate), a waiting consumer records receive time - publish
@@ -54,7 +56,7 @@ if [ ! -f "$("$PG_CONFIG" --sharedir)/extension/pgq.control" ]; then
 	[ -f "$("$PG_CONFIG" --sharedir)/extension/pgq.control" ] || PGQ=0
 fi
 
-bench_start "max_connections = 50" "synchronous_commit = off"
+bench_start "max_connections = 50" "synchronous_commit = off" "track_functions = pl"
 $PSQL -q >/dev/null <<SQL
 CREATE EXTENSION edge_crdt;
 SELECT edge_crdt.create_node('bench', NULL, node_id => 1);
@@ -185,7 +187,7 @@ now() { date +%s.%N; }
 rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f", n / (b - a) }'; }
 
 # 1 + 2: publish N, then drain with 4 consumers
-declare -A PUB CON MIX MIXPUB
+declare -A PUB CON MIX MIXPUB CALLS
 for s in s q pq; do
 	[ $s = pq ] && [ $PGQ -eq 0 ] && continue
 	t0=$(now)
@@ -209,6 +211,7 @@ done
 for s in s q pq; do
 	[ $s = pq ] && [ $PGQ -eq 0 ] && continue
 	before=$(remaining $s)
+	$PSQL -q -c "SELECT pg_stat_reset()" >/dev/null
 	consumers=4
 	[ $s = pq ] && consumers=1
 	$PGBENCH -n -c 1 -T "$SECS" -f "$W/${s}_pub.sql" postgres >"$W/${s}_mixpub.out" 2>&1 &
@@ -219,6 +222,8 @@ for s in s q pq; do
 	after=$(remaining $s)
 	MIX[$s]=$(awk -v p="$published" -v b="$before" -v a="$after" -v t="$SECS" 'BEGIN { printf "%.0f", (p + b - a) / t }')
 	MIXPUB[$s]=$(awk -v p="$published" -v t="$SECS" 'BEGIN { printf "%.0f", p / t }')
+	# consumer calls, to show how many messages one read took
+	CALLS[$s]=$($PSQL -At -c "SELECT coalesce(sum(calls), 0) FROM pg_stat_user_functions WHERE funcname = '${s}_consume' || CASE WHEN '$MIXSCRIPT' = 'con_wait' THEN '_wait' ELSE '' END")
 done
 
 # 4: wake-up latency
@@ -244,4 +249,6 @@ if [ $PGQ -eq 1 ]; then
 else
 	echo "PgQ: not measured (postgresql-15-pgq3 is not installed and apt-get could not install it)"
 fi
+per_call() { awk -v m="${MIX[$1]:-0}" -v c="${CALLS[$1]:-0}" -v t="$SECS" 'BEGIN { printf "%.1f", (c > 0 ? m * t / c : 0) }'; }
+echo "mixed, messages per consumer call: edge_crdt $(per_call s), pgmq-style $(per_call q)$([ $PGQ -eq 1 ] && echo ", PgQ $(per_call pq)")"
 echo "wake-up latency (publish -> waiting read_group returns), $WAKEUPS messages: p50 ${p50} ms, p99 ${p99} ms, max ${pmax} ms (target p99 <= 5 ms)"

@@ -1152,6 +1152,34 @@ stream_take_sql(SPIPlanPtr *plan, const char *call, FunctionCallInfo fcinfo,
 }
 
 /*
+ * When something of an exclusive or key_shared group that consumer cannot
+ * take now may become takeable without a publish (0: never): a delivery's
+ * visibility ends, or another consumer's hold on an exclusive group.
+ */
+static TimestampTz
+stream_next_due_other(int32 group_id, Datum consumer)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[2] = {INT4OID, TEXTOID};
+	Datum		values[2] = {Int32GetDatum(group_id), consumer};
+	bool		isnull;
+	Datum		d;
+
+	if (plan == NULL)
+		plan = stream_prepare("SELECT LEAST("
+							  "(SELECT min(d.visible_at) FROM edge_crdt.stream_delivery d"
+							  " WHERE d.group_id = $1 AND d.deliveries > 0"
+							  " AND d.visible_at > clock_timestamp()),"
+							  "(SELECT g.owner_until FROM edge_crdt.stream_group g"
+							  " WHERE g.group_id = $1 AND g.owner IS DISTINCT FROM $2"
+							  " AND g.owner_until > clock_timestamp()))",
+							  2, argtypes);
+	stream_exec(plan, values, NULL, SPI_OK_SELECT);
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? 0 : DatumGetTimestampTz(d);
+}
+
+/*
  * read_group(stream, grp, consumer, count, visibility, wait)
  *	 RETURNS TABLE (id, origin, key, payload, headers, deliveries, published_at)
  */
@@ -1169,7 +1197,7 @@ stream_read_group_sql(PG_FUNCTION_ARGS)
 	int32		count;
 	bool		waits;
 	int			ntaken = 0;		/* by the last look */
-	TimestampTz next_due = 0;	/* shared: the last look's StreamTaken.next_due */
+	TimestampTz next_due = 0;	/* when something of the group is due, or 0 */
 	bool		found = false;
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -1256,7 +1284,9 @@ stream_read_group_sql(PG_FUNCTION_ARGS)
 			StreamWakeAtAbort(g.stream_id, g.group_id, g.shared);
 		if (found || !waits || GetCurrentTimestamp() >= deadline)
 			break;
-		/* until a lease of the group is due for redelivery, at the latest */
+		/* until something of the group is due for redelivery, at the latest */
+		if (!g.shared)
+			next_due = stream_next_due_other(g.group_id, PG_GETARG_DATUM(2));
 		StreamWaitSleep(next_due != 0 ? Min(next_due, deadline) : deadline);
 	}
 	if (waits)

@@ -8,8 +8,9 @@
 # - every group of the stream is woken by one commit (a shared and an
 #   exclusive group);
 # - a message becomes deliverable again without a publish: when the lease
-#   of a consumer that did not acknowledge it is due, when a consumer nacks
-#   it, when the transaction that took it rolls back.
+#   of a consumer that did not acknowledge it is due (shared group) or the
+#   other consumer's hold ends (exclusive group), when a consumer nacks it,
+#   when the transaction that took it rolls back.
 use strict;
 use warnings;
 use FindBin;
@@ -110,6 +111,18 @@ is(sql("SELECT payload FROM edge_crdt.read_group('r', 'g', 'a', 1, '2 s')"), '"d
 wait_sleeping(1, 'r', 'due');
 is(finish_readers(\@r, 'due'), '"due"|2', 'due: the sleeping reader got it again when the lease expired');
 sql("SELECT edge_crdt.ack('r', 'g', ARRAY(SELECT id FROM edge_crdt.read('r')))");
+
+# 4a'. The same for an exclusive group: another consumer's hold on the group
+# and its delivery end after 2 s.
+sql("SELECT edge_crdt.stream_create('rx', 'local'); "
+	  . "SELECT edge_crdt.group_create('rx', 'x', mode => 'exclusive')");
+sql("SELECT edge_crdt.publish('rx', '\"held\"')");
+is(sql("SELECT payload FROM edge_crdt.read_group('rx', 'x', 'a', 1, '2 s')"), '"held"',
+	'exclusive: consumer a holds the group for 2 s');
+@r = (start_reader('rx', 'x', 'b', 'payload, deliveries'));
+wait_sleeping(1, 'rx', 'exclusive');
+is(finish_readers(\@r, 'exclusive'), '"held"|2',
+	'exclusive: the sleeping reader got it again when the hold expired');
 
 # 4b. A nack wakes the group's sleeping reader.
 sql("SELECT edge_crdt.publish('r', '\"nacked\"')");

@@ -849,7 +849,15 @@ BEGIN
 	FOR s IN SELECT * FROM edge_crdt.stream t WHERE stream_trim.name IS NULL OR t.name = stream_trim.name
 			 ORDER BY t.stream_id LOOP
 		PERFORM edge_crdt._stream_lock(s.stream_id, 1, 0, true);
-		SELECT * INTO s FROM edge_crdt.stream t WHERE t.stream_id = s.stream_id FOR UPDATE;
+		/*
+		 * NO KEY UPDATE: a consumer that moved its group's floor twice in one
+		 * transaction holds a KEY SHARE lock on this row (the foreign key
+		 * check of the second update); waiting for it here, with every
+		 * publisher of the stream waiting for us, could stall the stream for
+		 * as long as that consumer's transaction lasts -- a reader waiting
+		 * for a publish never ends it.
+		 */
+		SELECT * INTO s FROM edge_crdt.stream t WHERE t.stream_id = s.stream_id FOR NO KEY UPDATE;
 		oldest := (s.cur_seg + 1) % 4;
 		part := format('edge_crdt.%I', 'stream_msg_' || s.stream_id || '_' || oldest);
 		EXECUTE format('SELECT count(*), max(stored_at) FROM %s', part) INTO n_old, newest;

@@ -1259,7 +1259,7 @@ stream_read_group_sql(PG_FUNCTION_ARGS)
 			 * cannot starve them; they are rare, and go through SQL.
 			 */
 			if (!StreamTakeFresh(g.stream_id, g.group_id, PG_GETARG_DATUM(2), left, now, until,
-								 true, rsinfo->setResult, rsinfo->setDesc, &taken))
+								 true, waits, rsinfo->setResult, rsinfo->setDesc, &taken))
 			{
 				left -= stream_take_sql(&plan_redeliver,
 										"edge_crdt._stream_lease_redeliver(s, g, $3, $4, $5, NULL)",
@@ -1267,8 +1267,8 @@ stream_read_group_sql(PG_FUNCTION_ARGS)
 				taken.n = 0;
 				if (left > 0)
 					(void) StreamTakeFresh(g.stream_id, g.group_id, PG_GETARG_DATUM(2), left, now,
-										   until, false, rsinfo->setResult, rsinfo->setDesc,
-										   &taken);
+										   until, false, waits, rsinfo->setResult,
+										   rsinfo->setDesc, &taken);
 			}
 			for (i = 0; i < taken.n; i++)
 				stream_delivered_remember(g.stream_id, taken.origin[i], taken.hlc[i],

@@ -208,9 +208,10 @@ keyscan_end(KeyScan *ks)
  * What a row version of a lease or group row, read with SnapshotAny, says:
  * VERSION_ABORTED (its inserter rolled back: it never existed),
  * VERSION_VISIBLE (visible to snap: the committed state as of snap),
- * VERSION_OPEN (inserted by a transaction open when snap was taken, which
- * may have committed since), VERSION_OTHER (superseded or deleted before
- * snap: what replaced it is visible, or the floor covers it).
+ * VERSION_OPEN (inserted by another transaction open when snap was taken,
+ * which may have committed since), VERSION_OTHER (superseded or deleted
+ * before snap -- by us or by a committed transaction: what replaced it is
+ * visible, or the floor covers it).
  *
  * Why every version and not a dirty snapshot: a dirty index scan can miss
  * a row entirely when an update moves it to another page during the scan
@@ -254,7 +255,10 @@ version_state(TupleTableSlot *slot, Snapshot snap)
 	/* most versions read are superseded ones: no proc array, no clog */
 	if (xmin_committed)
 		return XidInMVCCSnapshot(xmin, snap) ? VERSION_OPEN : VERSION_OTHER;
-	if (TransactionIdIsCurrentTransactionId(xmin) || TransactionIdIsInProgress(xmin))
+	/* ours and not visible: we updated or deleted it since */
+	if (TransactionIdIsCurrentTransactionId(xmin))
+		return VERSION_OTHER;
+	if (TransactionIdIsInProgress(xmin))
 		return VERSION_OPEN;
 	if (!TransactionIdDidCommit(xmin))
 		return VERSION_ABORTED;
@@ -576,7 +580,8 @@ take_message(TupleTableSlot *slot, const MsgAtts *atts, int i,
 bool
 StreamTakeFresh(int32 stream_id, int32 group_id, Datum consumer, int count,
 				TimestampTz now, TimestampTz visible_until, bool redeliveries_first,
-				Tuplestorestate *out, TupleDesc outdesc, StreamTaken *taken)
+				bool will_sleep, Tuplestorestate *out, TupleDesc outdesc,
+				StreamTaken *taken)
 {
 	static SPIPlanPtr plan_lock_group = NULL;
 	static SPIPlanPtr plan_compact = NULL;
@@ -737,7 +742,13 @@ StreamTakeFresh(int32 stream_id, int32 group_id, Datum consumer, int count,
 		table_close(rels[i], NoLock);
 	}
 
-	if (frontier > floor && (ncompact >= STREAM_COMPACT_MIN || (taken->n == 0 && ncompact > 0)))
+	/*
+	 * Moving the floor locks the group row until our transaction ends; a
+	 * reader that found nothing and is going to sleep leaves it to others.
+	 */
+	if (frontier > floor &&
+		(ncompact >= STREAM_COMPACT_MIN || (taken->n == 0 && ncompact > 0)) &&
+		!(taken->n == 0 && will_sleep))
 	{
 		Datum		values[2];
 		int			rc;

@@ -19,7 +19,7 @@ use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use Time::HiRes qw(time);
+use Time::HiRes qw(time usleep);
 use EdgeCrdt::Mesh qw(:all);
 
 my $node = new_node('wake', 701);
@@ -145,5 +145,70 @@ wait_sleeping(1, 'r', 'rollback');
 is(finish_readers(\@r, 'rollback'), '"rolled back"|1',
 	'rollback: the sleeping reader got the message (a first delivery: the other never happened)');
 $a->[0]->finish;
+
+# 5. Under load: six waiting consumers (one to five messages per read, 5%
+# of reads nacked, 5% rolled back), two producers publishing batches of one
+# to eight.  Every message is consumed exactly once, and nothing is left
+# once the producers stop: a lost wake-up would leave messages behind while
+# every consumer sleeps (up to 60 s).
+sql("SELECT edge_crdt.stream_create('load', 'local'); SELECT edge_crdt.group_create('load', 'g')");
+sql(<<'SQL');
+CREATE TABLE got (id text);
+CREATE FUNCTION consume() RETURNS int LANGUAGE plpgsql AS $$
+DECLARE ids text[]; r float8 := random();
+BEGIN
+	SELECT array_agg(id) INTO ids FROM edge_crdt.read_group('load', 'g', 'c' || pg_backend_pid(),
+		1 + (random() * 4)::int, '5 s', '60 s');
+	IF ids IS NULL THEN RETURN 0; END IF;
+	IF r < 0.05 THEN
+		PERFORM edge_crdt.nack('load', 'g', ids);
+		RETURN 0;
+	ELSIF r < 0.10 THEN
+		RAISE EXCEPTION 'rolled back on purpose';
+	END IF;
+	INSERT INTO got SELECT unnest(ids);
+	PERFORM edge_crdt.ack('load', 'g', ids);
+	RETURN cardinality(ids);
+EXCEPTION WHEN raise_exception THEN
+	RETURN 0;
+END $$;
+SQL
+my $dir = PostgreSQL::Test::Utils::tempdir();
+open(my $fh, '>', "$dir/pub.sql") or die;
+print $fh "\\set n random(1, 8)\n"
+  . "SELECT edge_crdt.publish_batch('load', ARRAY(SELECT to_jsonb(i) FROM generate_series(1, :n) i));\n"
+  . "SELECT pg_sleep(random() * 0.01);\n";
+close $fh;
+open($fh, '>', "$dir/con.sql") or die;
+print $fh "SELECT consume();\n";
+close $fh;
+my ($cout, $pout) = ('', '');
+my $consumers = IPC::Run::start(
+	[ 'pgbench', '-n', '-c', '6', '-j', '6', '-T', '25', '-f', "$dir/con.sql", $node->connstr('postgres') ],
+	'>', \$cout, '2>&1');
+IPC::Run::run(
+	[ 'pgbench', '-n', '-c', '2', '-j', '2', '-T', '6', '-f', "$dir/pub.sql", $node->connstr('postgres') ],
+	'>', \$pout, '2>&1') or die "pgbench: $pout";
+my $t0 = time();
+my $lag;
+do
+{
+	usleep(100_000);
+	$lag = sql("SELECT lag FROM edge_crdt.stream_groups WHERE stream = 'load'");
+} while ($lag ne '0' && time() - $t0 < 15);
+is($lag, '0', sprintf('load: nothing left %.1f s after the producers stopped', time() - $t0));
+my $published = sql("SELECT length FROM edge_crdt.streams WHERE stream = 'load'");
+cmp_ok($published, '>', 100, "load: $published messages published");
+is(sql("SELECT count(*) || ' ' || count(DISTINCT id) FROM got"), "$published $published",
+	'load: every message consumed exactly once');
+# release the consumers still waiting
+for (my $i = 0; $i < 600 && $consumers->pumpable; $i++)
+{
+	$consumers->pump_nb;
+	sql("SELECT edge_crdt.publish_batch('load', ARRAY(SELECT to_jsonb(i) FROM generate_series(1, 10) i))");
+	usleep(100_000);
+}
+$consumers->finish;
+like($cout, qr/number of failed transactions: 0/, 'load: no consumer failed');
 
 done_testing();

@@ -36,15 +36,17 @@ typedef struct StreamTaken
  * Hand up to count messages of the group that no lease covers to consumer,
  * in one new lease visible again at visible_until; append them to out
  * (read_group's row type) and describe them in *taken.  May move the
- * group's floor.  With redeliveries_first, returns false having done
- * nothing if a committed lease is due for redelivery (the caller hands
- * those out first, then calls again without).  The caller is connected to
- * SPI.
+ * group's floor, unless it takes nothing and will_sleep (the caller is
+ * going to wait in the same transaction).  With redeliveries_first,
+ * returns false having done nothing if a committed lease is due for
+ * redelivery (the caller hands those out first, then calls again without).
+ * The caller is connected to SPI.
  */
 extern bool StreamTakeFresh(int32 stream_id, int32 group_id, Datum consumer,
 							int count, TimestampTz now, TimestampTz visible_until,
-							bool redeliveries_first, Tuplestorestate *out,
-							TupleDesc outdesc, StreamTaken *taken);
+							bool redeliveries_first, bool will_sleep,
+							Tuplestorestate *out, TupleDesc outdesc,
+							StreamTaken *taken);
 
 /* qsort / bsearch order of int64 positions. */
 extern int	StreamCmpInt64(const void *a, const void *b);

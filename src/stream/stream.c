@@ -91,8 +91,12 @@ static List *wake_targets = NIL;
 static List *abort_targets = NIL;
 static bool xact_callback_registered = false;
 
-/* the group read_group waits for, while it holds its WAITER lock */
+/*
+ * The group read_group waits for, while it holds its WAITER lock, and the
+ * subtransaction it runs in.
+ */
 static WakeTarget waiting = {0, 0, false};
+static SubTransactionId waiting_subid = InvalidSubTransactionId;
 
 /* when a wait of this backend last returned messages, and for which group */
 static WakeTarget last_taken = {0, 0, false};
@@ -234,7 +238,9 @@ static void
 stream_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 						SubTransactionId parentSubid, void *arg)
 {
-	if (event == SUBXACT_EVENT_ABORT_SUB)
+	/* not one that began and ended inside read_group's look */
+	if (event == SUBXACT_EVENT_ABORT_SUB &&
+		(waiting.stream_id == 0 || mySubid <= waiting_subid))
 		stream_wait_aborted();
 }
 
@@ -373,6 +379,7 @@ StreamWaitBegin(int32 stream_id, int32 group_id, bool shared)
 	waiting.stream_id = stream_id;
 	waiting.group_id = group_id;
 	waiting.one = shared;
+	waiting_subid = GetCurrentSubTransactionId();
 	ResetLatch(MyLatch);
 }
 

@@ -37,6 +37,11 @@
  * With no holder asleep every holder is woken (they are looking, maybe
  * with a snapshot from before our commit).
  *
+ * Messages also become deliverable again without a publish: nack wakes the
+ * group when it commits (_stream_wake), a transaction that took messages
+ * wakes it if it aborts (StreamWakeAtAbort), and a reader sleeps no longer
+ * than until the earliest lease or delivery it saw is due (read_group).
+ *
  * On a busy stream a woken reader would look at once, take the one message
  * that woke it, and come back for the next: a read per message.  A reader
  * whose previous wait for the group returned messages less than five

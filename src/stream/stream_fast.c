@@ -1228,8 +1228,8 @@ stream_read_group_sql(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("wait must be between 0 and 1 hour")));
-	if (stream_interval_cmp(PG_GETARG_DATUM(5), &zero) > 0 &&
-		XactIsoLevel != XACT_READ_COMMITTED)
+	waits = stream_interval_cmp(PG_GETARG_DATUM(5), &zero) > 0;
+	if (waits && XactIsoLevel != XACT_READ_COMMITTED)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("read_group can wait only in a READ COMMITTED transaction"),
@@ -1237,7 +1237,6 @@ stream_read_group_sql(PG_FUNCTION_ARGS)
 	deadline = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
 													   TimestampTzGetDatum(GetCurrentTimestamp()),
 													   PG_GETARG_DATUM(5)));
-	waits = stream_interval_cmp(PG_GETARG_DATUM(5), &zero) > 0;
 	if (waits)
 		StreamWaitBegin(g.stream_id, g.group_id, g.shared);
 

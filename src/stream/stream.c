@@ -42,13 +42,29 @@
  * wakes it if it aborts (StreamWakeAtAbort), and a reader sleeps no longer
  * than until the earliest lease or delivery it saw is due (read_group).
  *
- * On a busy stream a woken reader would look at once, take the one message
- * that woke it, and come back for the next: a read per message.  A reader
- * whose previous wait for the group returned messages less than five
- * edge_crdt.stream_batch_delay ago therefore waits that delay (1 ms) after
- * it is woken, still showing as asleep (so publishers meanwhile wake nobody
- * else), and takes what arrived meanwhile in one look.  A reader of a quiet
- * stream looks at once.
+ * Batching.  On a busy stream a reader would look at once, take the one or
+ * two messages that arrived since the last look, and come back: a read,
+ * an acknowledgement and a commit per message or two, and a wake-up (a
+ * signal the publisher pays for) per read.  Readers of a shared group
+ * therefore take turns (edge_crdt.stream_batch_delay, 1 ms):
+ *	  - a reader whose last wait for the group returned part of a batch less
+ *		than five delays ago is "busy": when it is woken, and when it comes
+ *		back for more, it first waits one delay with the wait event PgSleep
+ *		(STREAM_WAIT_DELAY), then looks and takes what arrived meanwhile;
+ *	  - a publisher that sees a holder in its delay wakes nobody: that
+ *		holder looks after the commit (the argument above: its wait event
+ *		changes after we read it, and its look's snapshot is later still);
+ *	  - a reader that arrives while another holder is in its delay does not
+ *		look at all: every message committed so far will be seen by that
+ *		holder's look, every later commit finds us among the holders.  It
+ *		sleeps until woken; a reader woken after such a sleep waits one
+ *		delay too.  Due redeliveries, which it would have learnt of by
+ *		looking, bound its sleep (STREAM_SKIP_SLEEP).
+ * So while the flow fits one reader, one reader at a time looks, once per
+ * delay or so, and no publisher signals anyone.  A reader that returned a
+ * full batch is not busy but behind: it neither delays nor sleeps first,
+ * and it wakes one more sleeper (above), so that a backlog is read by every
+ * reader at once.  A reader of a quiet stream looks at once.
  *
  * IDENTIFICATION
  *	  src/stream/stream.c
@@ -80,6 +96,12 @@
 #define VXID_PROC(v)	BackendIdGetProc((v).backendId)
 #endif
 
+/*
+ * The wait event of a woken reader's batch delay: a sleep, and told apart
+ * from the latch wait (PG_WAIT_EXTENSION) by publishers.
+ */
+#define STREAM_WAIT_DELAY	WAIT_EVENT_PG_SLEEP
+
 /* A group whose waiters this transaction wakes when it commits. */
 typedef struct WakeTarget
 {
@@ -103,9 +125,16 @@ static bool xact_callback_registered = false;
 static WakeTarget waiting = {0, 0, false};
 static SubTransactionId waiting_subid = InvalidSubTransactionId;
 
-/* when a wait of this backend last returned messages, and for which group */
+/* when a wait of this backend last returned messages, for which group, a full batch? */
 static WakeTarget last_taken = {0, 0, false};
 static TimestampTz last_taken_at = 0;
+static bool last_taken_full = false;
+
+/* this wait went to sleep before its first look: another reader looks */
+static bool skipped_look = false;
+
+/* the longest sleep of a reader that skipped its first look (ms) */
+#define STREAM_SKIP_SLEEP	1000
 
 /* GUC: edge_crdt.stream_batch_delay, in ms */
 static int	stream_batch_delay = 1;
@@ -114,8 +143,8 @@ void
 StreamDefineGucs(void)
 {
 	DefineCustomIntVariable("edge_crdt.stream_batch_delay",
-							gettext_noop("How long a waiting read_group that is woken on a busy stream waits before it looks."),
-							gettext_noop("Applies when the reader's previous wait for the group returned messages less than five delays ago: under a steady flow each read then takes several messages instead of one.  0 looks at once."),
+							gettext_noop("How long a waiting read_group on a busy stream waits before it looks."),
+							gettext_noop("Applies when the reader's previous wait for the group returned part of a batch less than five delays ago; meanwhile other readers of a shared group sleep and publishers wake nobody, so that under a steady flow each read takes several messages.  0 looks at once."),
 							&stream_batch_delay,
 							1,
 							0,
@@ -143,30 +172,56 @@ waiters_of(int32 stream_id, int32 group_id)
 	return GetLockConflicts(&tag, AccessExclusiveLock, NULL);
 }
 
-/* A sleeping holder of a shared group's WAITER lock, woken; see the header. */
+/* A holder whose wait event is event (and its proc), or an invalid vxid. */
+static VirtualTransactionId
+holder_in(VirtualTransactionId *vxids, uint32 event, PGPROC **proc)
+{
+	VirtualTransactionId none;
+
+	for (; VirtualTransactionIdIsValid(*vxids); vxids++)
+	{
+		*proc = VXID_PROC(*vxids);
+		if (*proc != NULL && *(volatile uint32 *) &(*proc)->wait_event_info == event)
+			return *vxids;
+	}
+	SetInvalidVirtualTransactionId(none);
+	return none;
+}
+
+/*
+ * The wait event read belongs to the proc, not to the lock (see the header):
+ * the holder seen is still one.
+ */
+static bool
+still_holder(const WakeTarget *t, VirtualTransactionId seen)
+{
+	VirtualTransactionId *v;
+
+	for (v = waiters_of(t->stream_id, t->group_id); VirtualTransactionIdIsValid(*v); v++)
+		if (VirtualTransactionIdEquals(*v, seen))
+			return true;
+	return false;
+}
+
+/*
+ * A shared group's holder that looks after our commit: one in its batch
+ * delay, else a sleeping one, woken.  See the header.
+ */
 static bool
 wake_one_sleeper(const WakeTarget *t, VirtualTransactionId *vxids)
 {
-	VirtualTransactionId *v;
 	VirtualTransactionId chosen;
-	PGPROC	   *proc = NULL;
+	PGPROC	   *proc;
 
-	for (v = vxids; VirtualTransactionIdIsValid(*v); v++)
+	chosen = holder_in(vxids, STREAM_WAIT_DELAY, &proc);
+	if (!VirtualTransactionIdIsValid(chosen))
 	{
-		proc = VXID_PROC(*v);
-		if (proc != NULL && *(volatile uint32 *) &proc->wait_event_info == PG_WAIT_EXTENSION)
-			break;
+		chosen = holder_in(vxids, PG_WAIT_EXTENSION, &proc);
+		if (!VirtualTransactionIdIsValid(chosen))
+			return false;
+		SetLatch(&proc->procLatch);
 	}
-	if (!VirtualTransactionIdIsValid(*v))
-		return false;
-	chosen = *v;
-	SetLatch(&proc->procLatch);
-
-	/* still a holder: it was asleep in this group's wait, or looks anew */
-	for (v = waiters_of(t->stream_id, t->group_id); VirtualTransactionIdIsValid(*v); v++)
-		if (VirtualTransactionIdEquals(*v, chosen))
-			return true;
-	return false;
+	return still_holder(t, chosen);
 }
 
 static void
@@ -369,14 +424,40 @@ stream_barrier_sql(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(horizon);
 }
 
+/* The group we wait for is busy: our last wait returned part of a batch just now. */
+static bool
+group_busy(void)
+{
+	return stream_batch_delay > 0 &&
+		last_taken.stream_id == waiting.stream_id && last_taken.group_id == waiting.group_id &&
+		!last_taken_full &&
+		!TimestampDifferenceExceeds(last_taken_at, GetCurrentTimestamp(), 5 * stream_batch_delay);
+}
+
+/*
+ * The batch delay: let more messages arrive before looking.  Our wait event
+ * tells publishers and readers meanwhile that we will look after them, so
+ * they wake nobody and sleep.
+ */
+static void
+batch_delay(TimestampTz deadline)
+{
+	pgstat_report_wait_start(STREAM_WAIT_DELAY);
+	pg_usleep((long) Max(Min((int64) stream_batch_delay * 1000,
+							 deadline - GetCurrentTimestamp()), 0));
+	pgstat_report_wait_end();
+}
+
 /*
  * The wait of read_group for a group: StreamWaitBegin before the first
  * look, StreamWaitSleep between looks, StreamWaitEnd when it returns.
  */
 void
-StreamWaitBegin(int32 stream_id, int32 group_id, bool shared)
+StreamWaitBegin(int32 stream_id, int32 group_id, bool shared, TimestampTz deadline)
 {
 	LOCKTAG		tag;
+	VirtualTransactionId delaying;
+	PGPROC	   *proc;
 
 	stream_register_callbacks();
 	waiter_tag(&tag, stream_id, group_id);
@@ -386,6 +467,28 @@ StreamWaitBegin(int32 stream_id, int32 group_id, bool shared)
 	waiting.one = shared;
 	waiting_subid = GetCurrentSubTransactionId();
 	ResetLatch(MyLatch);
+	skipped_look = false;
+
+	/*
+	 * A shared group (see the header): while another reader is in its
+	 * batch delay it looks after now and takes what we would, so we sleep
+	 * until woken (due redeliveries, which we would have learnt of by
+	 * looking, bound the sleep) -- unless our last batch of the group was
+	 * full: more may be waiting.  Else on a busy group our own batch delay
+	 * comes first.
+	 */
+	if (!shared || stream_batch_delay == 0 ||
+		(last_taken_full && last_taken.stream_id == stream_id && last_taken.group_id == group_id))
+		return;
+	delaying = holder_in(waiters_of(stream_id, group_id), STREAM_WAIT_DELAY, &proc);
+	if (VirtualTransactionIdIsValid(delaying) && still_holder(&waiting, delaying))
+	{
+		skipped_look = true;
+		StreamWaitSleep(Min(deadline, TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+																   STREAM_SKIP_SLEEP)));
+	}
+	else if (group_busy())
+		batch_delay(deadline);
 }
 
 /* Sleep until a publisher's commit sets our latch, the deadline, or an interrupt. */
@@ -398,21 +501,11 @@ StreamWaitSleep(TimestampTz deadline)
 	if (deadline <= now)
 		return;
 	ms = (long) Min((deadline - now + 999) / 1000, (int64) INT_MAX);
+	/* woken on a busy stream: a batch delay before we look */
 	if ((WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 				   ms, PG_WAIT_EXTENSION) & WL_LATCH_SET) &&
-		stream_batch_delay > 0 &&
-		last_taken.stream_id == waiting.stream_id && last_taken.group_id == waiting.group_id &&
-		!TimestampDifferenceExceeds(last_taken_at, GetCurrentTimestamp(), 5 * stream_batch_delay))
-	{
-		/*
-		 * A busy stream: let more messages arrive before looking.  The wait
-		 * event stays, so that publishers meanwhile see us asleep and wake
-		 * nobody else (we will look).
-		 */
-		pgstat_report_wait_start(PG_WAIT_EXTENSION);
-		pg_usleep((long) Min((int64) stream_batch_delay * 1000, deadline - GetCurrentTimestamp()));
-		pgstat_report_wait_end();
-	}
+		stream_batch_delay > 0 && (skipped_look || group_busy()))
+		batch_delay(deadline);
 	ResetLatch(MyLatch);
 	CHECK_FOR_INTERRUPTS();
 }
@@ -429,6 +522,7 @@ StreamWaitEnd(bool taken, bool full)
 	{
 		last_taken = t;
 		last_taken_at = GetCurrentTimestamp();
+		last_taken_full = full;
 	}
 	waiter_tag(&tag, t.stream_id, t.group_id);
 	LockRelease(&tag, ShareLock, false);

@@ -1238,7 +1238,7 @@ stream_read_group_sql(PG_FUNCTION_ARGS)
 													   TimestampTzGetDatum(GetCurrentTimestamp()),
 													   PG_GETARG_DATUM(5)));
 	if (waits)
-		StreamWaitBegin(g.stream_id, g.group_id, g.shared);
+		StreamWaitBegin(g.stream_id, g.group_id, g.shared, deadline);
 
 	for (;;)
 	{

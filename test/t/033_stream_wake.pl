@@ -10,7 +10,10 @@
 # - a message becomes deliverable again without a publish: when the lease
 #   of a consumer that did not acknowledge it is due (shared group) or the
 #   other consumer's hold ends (exclusive group), when a consumer nacks it,
-#   when the transaction that took it rolls back.
+#   when the transaction that took it rolls back;
+# - on a busy shared group readers batch: while one reader is in its batch
+#   delay, a reader that arrives sleeps without looking and a commit wakes
+#   nobody; the delaying reader takes it all.
 use strict;
 use warnings;
 use FindBin;
@@ -146,7 +149,96 @@ is(finish_readers(\@r, 'rollback'), '"rolled back"|1',
 	'rollback: the sleeping reader got the message (a first delivery: the other never happened)');
 $a->[0]->finish;
 
-# 5. Under load: six waiting consumers (one to five messages per read, 5%
+# 5. Batching on a busy shared group.  Reader A (stream_batch_delay 100 ms)
+# takes a message and calls read_group again at once: its group is busy,
+# so it first waits its batch delay (wait event PgSleep).  Meanwhile, from
+# one procedure: message 1 is published; reader B, held back until then by
+# an advisory lock, arrives and must sleep without looking (wait event
+# Extension), although message 1 is there for the taking; message 2 is
+# published and must not wake B.  A then takes both, B nothing.  The
+# procedure checks that A was still in its delay after message 2 (else the
+# machine was too slow for 100 ms and the round is repeated, at most 3
+# times).
+sql(<<'SQL');
+CREATE TABLE batch_log (round int, step text, val text);
+CREATE FUNCTION batch_ev(app text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE ev text;
+BEGIN
+	PERFORM pg_stat_clear_snapshot();
+	SELECT coalesce(wait_event, 'running') INTO ev FROM pg_stat_activity WHERE application_name = app;
+	RETURN coalesce(ev, 'gone');
+END $$;
+CREATE PROCEDURE batch_ctl(round int, stream text) LANGUAGE plpgsql AS $$
+DECLARE t0 timestamptz := clock_timestamp(); b_ev text;
+BEGIN
+	-- B waits for our lock, A is in its batch delay
+	WHILE batch_ev('B' || round) <> 'advisory' OR batch_ev('A' || round) <> 'PgSleep' LOOP
+		IF clock_timestamp() > t0 + interval '30 s' THEN
+			RAISE EXCEPTION 'A never entered its batch delay';
+		END IF;
+		PERFORM pg_sleep(0.001);
+	END LOOP;
+	PERFORM edge_crdt.publish(stream, '1');
+	COMMIT;
+	PERFORM pg_advisory_unlock(round);
+	LOOP
+		b_ev := batch_ev('B' || round);
+		EXIT WHEN b_ev IN ('Extension', 'gone') OR clock_timestamp() > t0 + interval '30 s';
+		PERFORM pg_sleep(0.001);
+	END LOOP;
+	INSERT INTO batch_log VALUES (round, 'b before 2', b_ev);
+	PERFORM edge_crdt.publish(stream, '2');
+	COMMIT;
+	INSERT INTO batch_log VALUES (round, 'a after 2', batch_ev('A' || round));
+	PERFORM pg_sleep(0.02);
+	INSERT INTO batch_log VALUES (round, 'b after 2', batch_ev('B' || round));
+END $$;
+SQL
+
+# Run psql with several commands in one session, as application_name $app.
+sub start_session
+{
+	my ($app, @sql) = @_;
+	my ($out, $err) = ('', '');
+	my $h = IPC::Run::start(
+		[ 'psql', '-X', '-qAt', '-d', $node->connstr('postgres') . " application_name=$app",
+			map { ('-c', $_) } @sql ],
+		'>', \$out, '2>', \$err);
+	return [ $h, \$out, \$err ];
+}
+
+my ($round, $a_got, $b_got, $log);
+for $round (1 .. 3)
+{
+	my $stream = "batch$round";
+	sql("SELECT edge_crdt.stream_create('$stream', 'local'); SELECT edge_crdt.group_create('$stream', 'g'); "
+		  . "SELECT edge_crdt.publish('$stream', '0')");
+	my $read = "SELECT coalesce(string_agg(payload::text, ',' ORDER BY payload::text), '') "
+	  . "FROM edge_crdt.read_group('$stream', 'g', '%s', 10, '30 s', '%s')";
+	my $ctl = start_session("C$round", "SELECT pg_advisory_lock($round)",
+		"CALL batch_ctl($round, '$stream')");
+	$node->poll_query_until('postgres',
+		"SELECT count(*) = 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = $round AND granted")
+	  or die "the controller did not take its lock";
+	my $b = start_session("B$round", "SELECT pg_advisory_lock($round)",
+		sprintf($read, 'B', '1 s'));
+	my $a = start_session("A$round", "SET edge_crdt.stream_batch_delay = 100",
+		sprintf($read, 'A', '10 s'), sprintf($read, 'A', '10 s'));
+	$_->[0]->finish foreach ($ctl, $a, $b);
+	is(${ $ctl->[2] } . ${ $a->[2] } . ${ $b->[2] }, '', "batching round $round: sessions ran without error");
+	$a_got = (split /\n/, ${ $a->[1] })[1] // '';
+	$b_got = (split /\n/, ${ $b->[1] })[1] // '';
+	$log = sql("SELECT string_agg(step || '=' || val, ' ' ORDER BY step) FROM batch_log WHERE round = $round");
+	last if $log =~ /a after 2=PgSleep/;
+	note "batching round $round: A's delay ended before message 2 ($log); again";
+}
+like($log, qr/a after 2=PgSleep/, 'batching: message 2 was committed during A\'s batch delay');
+like($log, qr/b before 2=Extension/, 'batching: B slept without looking although message 1 was there');
+like($log, qr/b after 2=Extension/, 'batching: the commit of message 2 did not wake B');
+is($a_got, '1,2', 'batching: A took both messages in one read');
+is($b_got, '', 'batching: B took nothing');
+
+# 6. Under load: six waiting consumers (one to five messages per read, 5%
 # of reads nacked, 5% rolled back), two producers publishing batches of one
 # to eight.  Every message is consumed exactly once, and nothing is left
 # once the producers stop: a lost wake-up would leave messages behind while

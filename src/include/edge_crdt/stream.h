@@ -116,12 +116,14 @@ extern void StreamWakeAtAbort(int32 stream_id, int32 group_id, bool shared);
 
 /*
  * The wait of read_group (stream.c): StreamWaitBegin registers the backend
- * as a waiter of the group before its first look for messages;
+ * as a waiter of the group before its first look for messages (and on a
+ * busy shared group may sleep first, at most until deadline);
  * StreamWaitSleep, between looks, sleeps until a publisher commits, the
  * deadline passes, or an interrupt arrives; StreamWaitEnd when it returns
  * (taken: the last look took messages; full: as many as asked for).
  */
-extern void StreamWaitBegin(int32 stream_id, int32 group_id, bool shared);
+extern void StreamWaitBegin(int32 stream_id, int32 group_id, bool shared,
+							TimestampTz deadline);
 extern void StreamWaitSleep(TimestampTz deadline);
 extern void StreamWaitEnd(bool taken, bool full);
 

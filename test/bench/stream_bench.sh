@@ -18,14 +18,17 @@
 #    '1 s', woken by the publisher's commit), the pgmq-style and PgQ
 #    consumers sleep 10 ms before asking again.  Also printed: messages per
 #    consumer call (track_functions counts the calls of the consumer
-#    functions during the mixed run).
+#    functions during the mixed run), and the CPU time the consumer and
+#    producer backends used per 1000 messages (from /proc, between the 2nd
+#    second of the mixed run and the last but one).
 # 4. Wake-up latency of read_group(wait => ...): a publisher commits one
 #    message every 10 ms (synchronous_commit = off so that the commit itself
 #    does not dominate), a waiting consumer records receive time - publish
 #    time; p50 / p99.
 #
 # The instance runs with synchronous_commit = off so that the numbers show
-# the cost of each design rather than the fsync of every commit.
+# the cost of each design rather than the fsync of every commit;
+# BENCH_SYNC=on measures with durable commits (PostgreSQL's default).
 #
 # Ratios > 1 mean edge_crdt is faster.  Environment: BENCH_MESSAGES (100000;
 # with fewer, the drain lasts a fraction of a second and measures pgbench's
@@ -44,6 +47,7 @@ WAKEUPS=${BENCH_WAKEUPS:-500}
 SCOPE=${BENCH_SCOPE:-local}
 COUNT=${BENCH_COUNT:-100}
 IDLE=${BENCH_IDLE:-spin}
+SYNC=${BENCH_SYNC:-off}
 
 # PgQ from Debian, installed if missing (needs network access to the archive).
 PGQ=1
@@ -56,7 +60,7 @@ if [ ! -f "$("$PG_CONFIG" --sharedir)/extension/pgq.control" ]; then
 	[ -f "$("$PG_CONFIG" --sharedir)/extension/pgq.control" ] || PGQ=0
 fi
 
-bench_start "max_connections = 50" "synchronous_commit = off" "track_functions = pl"
+bench_start "max_connections = 50" "synchronous_commit = $SYNC" "track_functions = pl"
 $PSQL -q >/dev/null <<SQL
 CREATE EXTENSION edge_crdt;
 SELECT edge_crdt.create_node('bench', NULL, node_id => 1);
@@ -184,10 +188,19 @@ remaining() {
 }
 
 now() { date +%s.%N; }
+
+# CPU ticks (user + system) of the client backends whose query matches $1
+cpu_ticks() {
+	local t=0 p
+	for p in $($PSQL -At -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND query ~ '$1'"); do
+		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+	done
+	echo $t
+}
 rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f", n / (b - a) }'; }
 
 # 1 + 2: publish N, then drain with 4 consumers
-declare -A PUB CON MIX MIXPUB CALLS
+declare -A PUB CON MIX MIXPUB CALLS CONCPU PUBCPU
 for s in s q pq; do
 	[ $s = pq ] && [ $PGQ -eq 0 ] && continue
 	t0=$(now)
@@ -216,12 +229,24 @@ for s in s q pq; do
 	[ $s = pq ] && consumers=1
 	$PGBENCH -n -c 1 -T "$SECS" -f "$W/${s}_pub.sql" postgres >"$W/${s}_mixpub.out" 2>&1 &
 	ppid=$!
-	$PGBENCH -n -c $consumers -j $consumers -T "$SECS" -f "$W/${s}_${MIXSCRIPT}.sql" postgres >/dev/null 2>&1
+	$PGBENCH -n -c $consumers -j $consumers -T "$SECS" -f "$W/${s}_${MIXSCRIPT}.sql" postgres >/dev/null 2>&1 &
+	cpid=$!
+	sleep 2
+	c0=$(cpu_ticks "${s}_consume"); p0=$(cpu_ticks "${s}_send|publish\\("); l0=$(remaining $s); t0=$(now)
+	sleep $((SECS - 3))
+	c1=$(cpu_ticks "${s}_consume"); p1=$(cpu_ticks "${s}_send|publish\\("); l1=$(remaining $s); t1=$(now)
+	wait $cpid
 	wait $ppid
 	published=$(awk '/number of transactions actually processed/ { print $6 }' "$W/${s}_mixpub.out")
 	after=$(remaining $s)
 	MIX[$s]=$(awk -v p="$published" -v b="$before" -v a="$after" -v t="$SECS" 'BEGIN { printf "%.0f", (p + b - a) / t }')
 	MIXPUB[$s]=$(awk -v p="$published" -v t="$SECS" 'BEGIN { printf "%.0f", p / t }')
+	# messages in the CPU window: the consumption rate, corrected by the change of backlog
+	hz=$(getconf CLK_TCK)
+	CONCPU[$s]=$(awk -v d=$((c1 - c0)) -v hz="$hz" -v r="${MIXPUB[$s]}" -v a="$t0" -v b="$t1" -v l0="$l0" -v l1="$l1" \
+		'BEGIN { n = r * (b - a) - (l1 - l0); printf "%.0f", (n > 0 ? d * 1000 / hz * 1000 / n : 0) }')
+	PUBCPU[$s]=$(awk -v d=$((p1 - p0)) -v hz="$hz" -v r="${MIXPUB[$s]}" -v a="$t0" -v b="$t1" \
+		'BEGIN { n = r * (b - a); printf "%.0f", (n > 0 ? d * 1000 / hz * 1000 / n : 0) }')
 	# consumer calls, to show how many messages one read took
 	CALLS[$s]=$($PSQL -At -c "SELECT coalesce(sum(calls), 0) FROM pg_stat_user_functions WHERE funcname = '${s}_consume' || CASE WHEN '$MIXSCRIPT' = 'con_wait' THEN '_wait' ELSE '' END")
 done
@@ -236,7 +261,7 @@ read -r p50 p99 pmax < <($PSQL -At -F ' ' -c "SELECT round(percentile_cont(0.5) 
 	round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 2), round(max(ms)::numeric, 2) FROM wake")
 
 echo
-echo "stream bench: $N messages of 1 kB, scope $SCOPE, $COUNT per consumer transaction, mixed run ${SECS}s (idle consumers: $IDLE), $(nproc) cores"
+echo "stream bench: $N messages of 1 kB, scope $SCOPE, $COUNT per consumer transaction, mixed run ${SECS}s (idle consumers: $IDLE), synchronous_commit $SYNC, $(nproc) cores"
 printf "%-28s %12s %12s %12s %12s\n" "" "publish/s" "consume/s" "mixed pub/s" "mixed con/s"
 printf "%-28s %12s %12s %12s %12s\n" "edge_crdt stream" "${PUB[s]}" "${CON[s]}" "${MIXPUB[s]}" "${MIX[s]}"
 printf "%-28s %12s %12s %12s %12s\n" "pgmq-style SKIP LOCKED" "${PUB[q]}" "${CON[q]}" "${MIXPUB[q]}" "${MIX[q]}"
@@ -251,4 +276,5 @@ else
 fi
 per_call() { awk -v m="${MIX[$1]:-0}" -v c="${CALLS[$1]:-0}" -v t="$SECS" 'BEGIN { printf "%.1f", (c > 0 ? m * t / c : 0) }'; }
 echo "mixed, messages per consumer call: edge_crdt $(per_call s), pgmq-style $(per_call q)$([ $PGQ -eq 1 ] && echo ", PgQ $(per_call pq)")"
+echo "mixed, CPU ms per 1000 messages, consumers / producer: edge_crdt ${CONCPU[s]} / ${PUBCPU[s]}, pgmq-style ${CONCPU[q]} / ${PUBCPU[q]}$([ $PGQ -eq 1 ] && echo ", PgQ ${CONCPU[pq]} / ${PUBCPU[pq]}")"
 echo "wake-up latency (publish -> waiting read_group returns), $WAKEUPS messages: p50 ${p50} ms, p99 ${p99} ms, max ${pmax} ms (target p99 <= 5 ms)"

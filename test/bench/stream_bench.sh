@@ -20,7 +20,8 @@
 #    consumer call (track_functions counts the calls of the consumer
 #    functions during the mixed run), and the CPU time the consumer and
 #    producer backends used per 1000 messages (from /proc, between the 2nd
-#    second of the mixed run and the last but one).
+#    second of the mixed run and the last but one; the producer's also in
+#    the publish run, alone).
 # 4. Wake-up latency of read_group(wait => ...): a publisher commits one
 #    message every 10 ms (synchronous_commit = off so that the commit itself
 #    does not dominate), a waiting consumer records receive time - publish
@@ -200,13 +201,25 @@ cpu_ticks() {
 rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f", n / (b - a) }'; }
 
 # 1 + 2: publish N, then drain with 4 consumers
-declare -A PUB CON MIX MIXPUB CALLS CONCPU PUBCPU
+declare -A PUB CON MIX MIXPUB CALLS CONCPU PUBCPU SOLOCPU
 for s in s q pq; do
 	[ $s = pq ] && [ $PGQ -eq 0 ] && continue
 	t0=$(now)
-	$PGBENCH -n -c 1 -t "$N" -f "$W/${s}_pub.sql" postgres >/dev/null
+	$PGBENCH -n -c 1 -t "$N" -f "$W/${s}_pub.sql" postgres >/dev/null &
+	bpid=$!
+	# the producer's CPU from its second second to its last sample
+	sleep 1
+	a0=$(cpu_ticks "${s}_send|publish\\("); ta=$(now); a1=$a0; tb=$ta
+	while kill -0 $bpid 2>/dev/null; do
+		c=$(cpu_ticks "${s}_send|publish\\(")
+		[ "$c" -gt 0 ] && { a1=$c; tb=$(now); }
+		sleep 0.5
+	done
+	wait $bpid
 	t1=$(now)
 	PUB[$s]=$(rate "$N" "$t0" "$t1")
+	SOLOCPU[$s]=$(awk -v d=$((a1 - a0)) -v hz="$(getconf CLK_TCK)" -v r="${PUB[$s]}" -v a="$ta" -v b="$tb" \
+		'BEGIN { n = r * (b - a); printf "%s", (d > 0 && n > 0 ? sprintf("%.0f", d * 1000 / hz * 1000 / n) : "-") }')
 	$PSQL -q -c "CHECKPOINT" >/dev/null
 	t0=$(now)
 	if [ $s = pq ]; then
@@ -276,5 +289,5 @@ else
 fi
 per_call() { awk -v m="${MIX[$1]:-0}" -v c="${CALLS[$1]:-0}" -v t="$SECS" 'BEGIN { printf "%.1f", (c > 0 ? m * t / c : 0) }'; }
 echo "mixed, messages per consumer call: edge_crdt $(per_call s), pgmq-style $(per_call q)$([ $PGQ -eq 1 ] && echo ", PgQ $(per_call pq)")"
-echo "mixed, CPU ms per 1000 messages, consumers / producer: edge_crdt ${CONCPU[s]} / ${PUBCPU[s]}, pgmq-style ${CONCPU[q]} / ${PUBCPU[q]}$([ $PGQ -eq 1 ] && echo ", PgQ ${CONCPU[pq]} / ${PUBCPU[pq]}")"
+echo "CPU ms per 1000 messages, mixed consumers / mixed producer / producer alone (publish run): edge_crdt ${CONCPU[s]} / ${PUBCPU[s]} / ${SOLOCPU[s]}, pgmq-style ${CONCPU[q]} / ${PUBCPU[q]} / ${SOLOCPU[q]}$([ $PGQ -eq 1 ] && echo ", PgQ ${CONCPU[pq]} / ${PUBCPU[pq]} / ${SOLOCPU[pq]}")"
 echo "wake-up latency (publish -> waiting read_group returns), $WAKEUPS messages: p50 ${p50} ms, p99 ${p99} ms, max ${pmax} ms (target p99 <= 5 ms)"

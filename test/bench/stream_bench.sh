@@ -31,6 +31,13 @@
 # the cost of each design rather than the fsync of every commit;
 # BENCH_SYNC=on measures with durable commits (PostgreSQL's default).
 #
+# BENCH_CPU_LATENCY=0 (root only) holds /dev/cpu_dma_latency at 0 us for
+# the run: idle CPUs poll instead of halting, as on a server tuned for
+# latency (tuned's latency-performance profile does the same).  On a
+# virtual machine a halted CPU takes long to wake, and a producer whose
+# consumers mostly sleep pays that on every round trip, where consumers
+# that keep a CPU busy spare their producer from it.
+#
 # Ratios > 1 mean edge_crdt is faster.  Environment: BENCH_MESSAGES (100000;
 # with fewer, the drain lasts a fraction of a second and measures pgbench's
 # connection start-up more than the consumers),
@@ -49,6 +56,16 @@ SCOPE=${BENCH_SCOPE:-local}
 COUNT=${BENCH_COUNT:-100}
 IDLE=${BENCH_IDLE:-spin}
 SYNC=${BENCH_SYNC:-off}
+CPU_LATENCY=default
+if [ -n "${BENCH_CPU_LATENCY:-}" ]; then
+	# the request lasts while the file is open: fd 9, until we exit
+	if exec 9>/dev/cpu_dma_latency 2>/dev/null; then
+		printf '%x' "$BENCH_CPU_LATENCY" >&9
+		CPU_LATENCY="${BENCH_CPU_LATENCY} us (PM QoS)"
+	else
+		echo "BENCH_CPU_LATENCY: cannot open /dev/cpu_dma_latency (root only); CPU idle states unchanged" >&2
+	fi
+fi
 
 # PgQ from Debian, installed if missing (needs network access to the archive).
 PGQ=1
@@ -274,7 +291,7 @@ read -r p50 p99 pmax < <($PSQL -At -F ' ' -c "SELECT round(percentile_cont(0.5) 
 	round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 2), round(max(ms)::numeric, 2) FROM wake")
 
 echo
-echo "stream bench: $N messages of 1 kB, scope $SCOPE, $COUNT per consumer transaction, mixed run ${SECS}s (idle consumers: $IDLE), synchronous_commit $SYNC, $(nproc) cores"
+echo "stream bench: $N messages of 1 kB, scope $SCOPE, $COUNT per consumer transaction, mixed run ${SECS}s (idle consumers: $IDLE), synchronous_commit $SYNC, CPU wake-up latency $CPU_LATENCY, $(nproc) cores"
 printf "%-28s %12s %12s %12s %12s\n" "" "publish/s" "consume/s" "mixed pub/s" "mixed con/s"
 printf "%-28s %12s %12s %12s %12s\n" "edge_crdt stream" "${PUB[s]}" "${CON[s]}" "${MIXPUB[s]}" "${MIX[s]}"
 printf "%-28s %12s %12s %12s %12s\n" "pgmq-style SKIP LOCKED" "${PUB[q]}" "${CON[q]}" "${MIXPUB[q]}" "${MIX[q]}"

@@ -424,13 +424,18 @@ stream_barrier_sql(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(horizon);
 }
 
+/* Our last wait that returned messages was for the group we wait for. */
+static bool
+last_taken_here(void)
+{
+	return last_taken.stream_id == waiting.stream_id && last_taken.group_id == waiting.group_id;
+}
+
 /* The group we wait for is busy: our last wait returned part of a batch just now. */
 static bool
 group_busy(void)
 {
-	return stream_batch_delay > 0 &&
-		last_taken.stream_id == waiting.stream_id && last_taken.group_id == waiting.group_id &&
-		!last_taken_full &&
+	return stream_batch_delay > 0 && last_taken_here() && !last_taken_full &&
 		!TimestampDifferenceExceeds(last_taken_at, GetCurrentTimestamp(), 5 * stream_batch_delay);
 }
 
@@ -477,8 +482,7 @@ StreamWaitBegin(int32 stream_id, int32 group_id, bool shared, TimestampTz deadli
 	 * full: more may be waiting.  Else on a busy group our own batch delay
 	 * comes first.
 	 */
-	if (!shared || stream_batch_delay == 0 ||
-		(last_taken_full && last_taken.stream_id == stream_id && last_taken.group_id == group_id))
+	if (!shared || stream_batch_delay == 0 || (last_taken_here() && last_taken_full))
 		return;
 	delaying = holder_in(waiters_of(stream_id, group_id), STREAM_WAIT_DELAY, &proc);
 	if (VirtualTransactionIdIsValid(delaying) && still_holder(&waiting, delaying))
@@ -504,7 +508,7 @@ StreamWaitSleep(TimestampTz deadline)
 	/* woken on a busy stream: a batch delay before we look */
 	if ((WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 				   ms, PG_WAIT_EXTENSION) & WL_LATCH_SET) &&
-		stream_batch_delay > 0 && (skipped_look || group_busy()))
+		(skipped_look || group_busy()))
 		batch_delay(deadline);
 	ResetLatch(MyLatch);
 	CHECK_FOR_INTERRUPTS();

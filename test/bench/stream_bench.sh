@@ -207,6 +207,9 @@ remaining() {
 
 now() { date +%s.%N; }
 
+# the query of system $1's producer, for cpu_ticks
+producer_of() { echo "${1}_send|publish\\("; }
+
 # CPU ticks (user + system) of the client backends whose query matches $1
 cpu_ticks() {
 	local t=0 p
@@ -226,9 +229,9 @@ for s in s q pq; do
 	bpid=$!
 	# the producer's CPU from its second second to its last sample
 	sleep 1
-	a0=$(cpu_ticks "${s}_send|publish\\("); ta=$(now); a1=$a0; tb=$ta
+	a0=$(cpu_ticks "$(producer_of $s)"); ta=$(now); a1=$a0; tb=$ta
 	while kill -0 $bpid 2>/dev/null; do
-		c=$(cpu_ticks "${s}_send|publish\\(")
+		c=$(cpu_ticks "$(producer_of $s)")
 		[ "$c" -gt 0 ] && { a1=$c; tb=$(now); }
 		sleep 0.5
 	done
@@ -262,9 +265,9 @@ for s in s q pq; do
 	$PGBENCH -n -c $consumers -j $consumers -T "$SECS" -f "$W/${s}_${MIXSCRIPT}.sql" postgres >/dev/null 2>&1 &
 	cpid=$!
 	sleep 2
-	c0=$(cpu_ticks "${s}_consume"); p0=$(cpu_ticks "${s}_send|publish\\("); l0=$(remaining $s); t0=$(now)
+	c0=$(cpu_ticks "${s}_consume"); p0=$(cpu_ticks "$(producer_of $s)"); l0=$(remaining $s); t0=$(now)
 	sleep $((SECS - 3))
-	c1=$(cpu_ticks "${s}_consume"); p1=$(cpu_ticks "${s}_send|publish\\("); l1=$(remaining $s); t1=$(now)
+	c1=$(cpu_ticks "${s}_consume"); p1=$(cpu_ticks "$(producer_of $s)"); l1=$(remaining $s); t1=$(now)
 	wait $cpid
 	wait $ppid
 	published=$(awk '/number of transactions actually processed/ { print $6 }' "$W/${s}_mixpub.out")

@@ -12,9 +12,9 @@
  *		exact by invalidation messages (see the comment at the cache);
  *	  - publish stores its rows without SQL: the message goes straight into
  *		the current segment's table "stream_msg_<id>_<seg>" and a pending
- *		delivery per group into stream_delivery, through the executor's
- *		ExecSimpleRelationInsert() (constraints, partition constraint, index
- *		entries) -- the rows _stream_store writes with INSERTs;
+ *		delivery per exclusive / key_shared group into stream_delivery,
+ *		checking NOT NULL and adding index entries as an INSERT would (see
+ *		stream_target_insert) -- the rows _stream_store writes with INSERTs;
  *	  - read_group runs one statement prepared once per stream (a generic
  *		plan over the stream's own partition "stream_msg_<id>");
  *	  - ack deletes by position the messages this backend delivered (one
@@ -44,6 +44,7 @@
 #include "postgres.h"
 
 #include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
@@ -179,6 +180,7 @@ typedef struct StreamRow
 	int32		stream_id;
 	bool		global;
 	int32		cur_seg;
+	Oid			seg_relid;		/* stream_msg_<stream_id>_<cur_seg> */
 	Interval	retention;
 	int			ngroups;		/* its exclusive / key_shared groups, by id */
 	int32	   *groups;
@@ -238,7 +240,9 @@ static HTAB *stream_cache = NULL;
 static HTAB *group_cache = NULL;
 static uint64 stream_cache_gen = 1;
 static uint64 stream_cache_built_gen = 0;
-static Oid	stream_cache_relid = InvalidOid;
+static Oid	stream_cache_relid = InvalidOid;	/* edge_crdt.stream */
+static Oid	delivery_relid = InvalidOid;	/* edge_crdt.stream_delivery */
+static Oid	pos_seq_relid = InvalidOid; /* edge_crdt.stream_pos_seq */
 static bool stream_cache_cb_registered = false;
 
 static void
@@ -267,9 +271,16 @@ stream_cache_ready(void)
 	{
 		Oid			nsp = get_namespace_oid("edge_crdt", false);
 
+		/* resolved together: they come and go with the extension */
+		delivery_relid = get_relname_relid("stream_delivery", nsp);
+		pos_seq_relid = get_relname_relid("stream_pos_seq", nsp);
 		stream_cache_relid = get_relname_relid("stream", nsp);
-		if (!OidIsValid(stream_cache_relid))
-			elog(ERROR, "relation edge_crdt.stream does not exist");
+		if (!OidIsValid(stream_cache_relid) || !OidIsValid(delivery_relid) ||
+			!OidIsValid(pos_seq_relid))
+		{
+			stream_cache_relid = InvalidOid;
+			elog(ERROR, "the tables of edge_crdt streams are missing");
+		}
 	}
 	if (stream_cache_built_gen == stream_cache_gen && stream_cache != NULL)
 		return;
@@ -330,6 +341,20 @@ int4_array_copy(Datum d, int *n)
 	return v;
 }
 
+/* The table of segment seg of a stream (see _stream_create). */
+static Oid
+stream_segment_relid(int32 stream_id, int32 seg)
+{
+	char		name[NAMEDATALEN];
+	Oid			relid;
+
+	snprintf(name, sizeof(name), "stream_msg_%d_%d", stream_id, seg);
+	relid = get_relname_relid(name, get_rel_namespace(delivery_relid));
+	if (!OidIsValid(relid))
+		elog(ERROR, "the tables of stream %d are missing", stream_id);
+	return relid;
+}
+
 static void
 stream_row_from_spi(StreamRow *row)
 {
@@ -346,6 +371,8 @@ stream_row_from_spi(StreamRow *row)
 	if (row->cur_seg < 0 || row->cur_seg >= STREAM_SEGMENTS)
 		elog(ERROR, "stream %d has an invalid current segment %d",
 			 row->stream_id, row->cur_seg);
+	/* cached with the row: the rotation of cur_seg invalidates both */
+	row->seg_relid = stream_segment_relid(row->stream_id, row->cur_seg);
 }
 
 /*
@@ -608,9 +635,8 @@ typedef struct StreamTarget
 typedef struct StreamStore
 {
 	EState	   *estate;
-	Oid			seq;
 	StreamTarget msg;
-	StreamTarget del;
+	StreamTarget del;			/* rel is NULL: the stream has no group to note */
 } StreamStore;
 
 static void
@@ -622,12 +648,14 @@ stream_target_open(StreamStore *st, StreamTarget *t, Oid relid, Index rti,
 	int			j;
 
 	t->rel = table_open(relid, RowExclusiveLock);
-	if (t->rel->trigdesc != NULL)
+	desc = RelationGetDescr(t->rel);
+	/* stream_target_insert does not run them */
+	if (t->rel->trigdesc != NULL ||
+		(desc->constr != NULL && desc->constr->has_generated_stored))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table \"%s\" of edge_crdt streams must not have triggers",
+				 errmsg("table \"%s\" of edge_crdt streams must not have triggers or generated columns",
 						RelationGetRelationName(t->rel))));
-	desc = RelationGetDescr(t->rel);
 	for (j = 0; j < ncols; j++)
 	{
 		t->attno[j] = -1;
@@ -645,38 +673,35 @@ stream_target_open(StreamStore *st, StreamTarget *t, Oid relid, Index rti,
 	t->slot = ExecInitExtraTupleSlot(st->estate, desc, &TTSOpsVirtual);
 }
 
+/*
+ * Open the current segment of stream s, and stream_delivery if s has groups
+ * that need a delivery row per message.
+ */
 static void
-stream_store_open(StreamStore *st, int32 stream_id, int32 seg)
+stream_store_open(StreamStore *st, const StreamRow *s)
 {
-	Oid			nsp = get_namespace_oid("edge_crdt", false);
-	char		name[NAMEDATALEN];
-	Oid			msg_relid;
-	Oid			del_relid;
 	List	   *rtable = NIL;
+	Oid			relids[2] = {s->seg_relid, delivery_relid};
+	int			ntargets = (s->ngroups > 0) ? 2 : 1;
 	int			i;
 
-	snprintf(name, sizeof(name), "stream_msg_%d_%d", stream_id, seg);
-	msg_relid = get_relname_relid(name, nsp);
-	del_relid = get_relname_relid("stream_delivery", nsp);
-	st->seq = get_relname_relid("stream_pos_seq", nsp);
-	if (!OidIsValid(msg_relid) || !OidIsValid(del_relid) || !OidIsValid(st->seq))
-		elog(ERROR, "the tables of stream %d are missing", stream_id);
-
 	st->estate = CreateExecutorState();
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < ntargets; i++)
 	{
 		RangeTblEntry *rte = makeNode(RangeTblEntry);
 
 		rte->rtekind = RTE_RELATION;
-		rte->relid = (i == 0) ? msg_relid : del_relid;
+		rte->relid = relids[i];
 		rte->relkind = RELKIND_RELATION;
 		rte->rellockmode = RowExclusiveLock;
 		rtable = lappend(rtable, rte);
 	}
 	ExecInitRangeTable(st->estate, rtable);
 	st->estate->es_output_cid = GetCurrentCommandId(true);
-	stream_target_open(st, &st->msg, msg_relid, 1, msg_columns, MSG_NCOLS);
-	stream_target_open(st, &st->del, del_relid, 2, del_columns, DEL_NCOLS);
+	stream_target_open(st, &st->msg, relids[0], 1, msg_columns, MSG_NCOLS);
+	st->del.rel = NULL;
+	if (ntargets == 2)
+		stream_target_open(st, &st->del, relids[1], 2, del_columns, DEL_NCOLS);
 }
 
 static void
@@ -697,8 +722,20 @@ stream_target_insert(StreamStore *st, StreamTarget *t, Datum *values, bool *null
 		slot->tts_isnull[t->attno[i]] = nulls[i];
 	}
 	ExecStoreVirtualTuple(slot);
-	ExecSimpleRelationInsert(t->rri, st->estate, slot);
-	/* expressions of partial indexes and checks ran in per-tuple memory */
+
+	/*
+	 * What ExecSimpleRelationInsert() does for a table without triggers or
+	 * generated columns, less the partition check: the segment was chosen
+	 * from the very stream id and segment we store, and checking its bounds
+	 * would build the partition qual anew for every message (our
+	 * ResultRelInfo lives for one call).
+	 */
+	if (t->rel->rd_att->constr != NULL)
+		ExecConstraints(t->rri, slot, st->estate);
+	simple_table_tuple_insert(t->rel, slot);
+	if (t->rri->ri_NumIndices > 0)
+		list_free(ExecInsertIndexTuples(t->rri, slot, st->estate, false, false, NULL, NIL));
+	/* predicates of partial indexes ran in per-tuple memory */
 	ResetPerTupleExprContext(st->estate);
 }
 
@@ -727,7 +764,7 @@ stream_store_message(StreamStore *st, const StreamRow *s, int32 origin, int64 hl
 	 */
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) s->stream_id, 0, STREAM_LOCK_INSERT);
 	(void) LockAcquire(&tag, ShareLock, false, false);
-	pos = nextval_internal(st->seq, false);
+	pos = nextval_internal(pos_seq_relid, false);
 	memset(mn, 0, sizeof(mn));
 	mv[MSG_STREAM_ID] = Int32GetDatum(s->stream_id);
 	mv[MSG_SEG] = Int32GetDatum(s->cur_seg);
@@ -776,6 +813,8 @@ stream_store_close(StreamStore *st)
 
 	for (i = 0; i < 2; i++)
 	{
+		if (targets[i]->rel == NULL)
+			continue;
 		ExecCloseIndices(targets[i]->rri);
 		table_close(targets[i]->rel, NoLock);
 	}
@@ -813,9 +852,10 @@ stream_store_sql(PG_FUNCTION_ARGS)
 	stream_exec(plan, &id, NULL, SPI_OK_SELECT);
 	if (SPI_processed != 1)
 		elog(ERROR, "stream %d does not exist", DatumGetInt32(id));
+	stream_cache_ready();
 	stream_row_from_spi(&s);
 
-	stream_store_open(&st, s.stream_id, s.cur_seg);
+	stream_store_open(&st, &s);
 	stream_store_message(&st, &s, PG_GETARG_INT32(1), PG_GETARG_INT64(2), PG_GETARG_INT32(3),
 						 PG_GETARG_DATUM(4), PG_ARGISNULL(4),
 						 PG_GETARG_DATUM(5), PG_ARGISNULL(5),
@@ -903,7 +943,7 @@ stream_publish_sql(PG_FUNCTION_ARGS)
 		h = HlcNow();
 		at = stream_hlc_timestamp(h);
 
-		stream_store_open(&st, s.stream_id, s.cur_seg);
+		stream_store_open(&st, &s);
 		stream_store_message(&st, &s, me, h, 0,
 							 PG_GETARG_DATUM(2), PG_ARGISNULL(2),
 							 PG_GETARG_DATUM(3), PG_ARGISNULL(3),
@@ -994,7 +1034,7 @@ stream_publish_batch_sql(PG_FUNCTION_ARGS)
 	/* one clock reading for the batch; seq orders its messages */
 	h = HlcNow();
 	at = stream_hlc_timestamp(h);
-	stream_store_open(&st, s.stream_id, s.cur_seg);
+	stream_store_open(&st, &s);
 	for (i = 0; i < n; i++)
 		stream_store_message(&st, &s, me, h, i, (Datum) 0, true, (Datum) 0, true,
 							 elems[i], (Datum) 0, true, at);

@@ -38,6 +38,11 @@
 # consumers mostly sleep pays that on every round trip, where consumers
 # that keep a CPU busy spare their producer from it.
 #
+# BENCH_PROTOCOL=prepared runs every client (producers and consumers, all
+# three systems) with pgbench -M prepared, as drivers that use the extended
+# query protocol do: statements are parsed and planned once per session
+# instead of once per call (default: simple).
+#
 # Ratios > 1 mean edge_crdt is faster.  Environment: BENCH_MESSAGES (100000;
 # with fewer, the drain lasts a fraction of a second and measures pgbench's
 # connection start-up more than the consumers),
@@ -56,6 +61,7 @@ SCOPE=${BENCH_SCOPE:-local}
 COUNT=${BENCH_COUNT:-100}
 IDLE=${BENCH_IDLE:-spin}
 SYNC=${BENCH_SYNC:-off}
+PROTOCOL=${BENCH_PROTOCOL:-simple}
 CPU_LATENCY=default
 if [ -n "${BENCH_CPU_LATENCY:-}" ]; then
 	# the request lasts while the file is open: fd 9, until we exit
@@ -225,7 +231,7 @@ declare -A PUB CON MIX MIXPUB CALLS CONCPU PUBCPU SOLOCPU
 for s in s q pq; do
 	[ $s = pq ] && [ $PGQ -eq 0 ] && continue
 	t0=$(now)
-	$PGBENCH -n -c 1 -t "$N" -f "$W/${s}_pub.sql" postgres >/dev/null &
+	$PGBENCH -n -M $PROTOCOL -c 1 -t "$N" -f "$W/${s}_pub.sql" postgres >/dev/null &
 	bpid=$!
 	# the producer's CPU from its second second to its last sample
 	sleep 1
@@ -246,7 +252,7 @@ for s in s q pq; do
 		while [ "$($PSQL -At -c 'SELECT pq_consume()')" != 0 ] || [ "$(remaining pq)" != 0 ]; do :; done
 	else
 		while [ "$(remaining $s)" -gt 0 ]; do
-			$PGBENCH -n -c 4 -j 2 -t $((N / (4 * COUNT) + 1)) -f "$W/${s}_con.sql" postgres >/dev/null
+			$PGBENCH -n -M $PROTOCOL -c 4 -j 2 -t $((N / (4 * COUNT) + 1)) -f "$W/${s}_con.sql" postgres >/dev/null
 		done
 	fi
 	t1=$(now)
@@ -260,9 +266,9 @@ for s in s q pq; do
 	$PSQL -q -c "SELECT pg_stat_reset()" >/dev/null
 	consumers=4
 	[ $s = pq ] && consumers=1
-	$PGBENCH -n -c 1 -T "$SECS" -f "$W/${s}_pub.sql" postgres >"$W/${s}_mixpub.out" 2>&1 &
+	$PGBENCH -n -M $PROTOCOL -c 1 -T "$SECS" -f "$W/${s}_pub.sql" postgres >"$W/${s}_mixpub.out" 2>&1 &
 	ppid=$!
-	$PGBENCH -n -c $consumers -j $consumers -T "$SECS" -f "$W/${s}_${MIXSCRIPT}.sql" postgres >/dev/null 2>&1 &
+	$PGBENCH -n -M $PROTOCOL -c $consumers -j $consumers -T "$SECS" -f "$W/${s}_${MIXSCRIPT}.sql" postgres >/dev/null 2>&1 &
 	cpid=$!
 	sleep 2
 	c0=$(cpu_ticks "${s}_consume"); p0=$(cpu_ticks "$(producer_of $s)"); l0=$(remaining $s); t0=$(now)
@@ -294,7 +300,7 @@ read -r p50 p99 pmax < <($PSQL -At -F ' ' -c "SELECT round(percentile_cont(0.5) 
 	round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 2), round(max(ms)::numeric, 2) FROM wake")
 
 echo
-echo "stream bench: $N messages of 1 kB, scope $SCOPE, $COUNT per consumer transaction, mixed run ${SECS}s (idle consumers: $IDLE), synchronous_commit $SYNC, CPU wake-up latency $CPU_LATENCY, $(nproc) cores"
+echo "stream bench: $N messages of 1 kB, scope $SCOPE, $COUNT per consumer transaction, mixed run ${SECS}s (idle consumers: $IDLE), synchronous_commit $SYNC, query protocol $PROTOCOL, CPU wake-up latency $CPU_LATENCY, $(nproc) cores"
 printf "%-28s %12s %12s %12s %12s\n" "" "publish/s" "consume/s" "mixed pub/s" "mixed con/s"
 printf "%-28s %12s %12s %12s %12s\n" "edge_crdt stream" "${PUB[s]}" "${CON[s]}" "${MIXPUB[s]}" "${MIX[s]}"
 printf "%-28s %12s %12s %12s %12s\n" "pgmq-style SKIP LOCKED" "${PUB[q]}" "${CON[q]}" "${MIXPUB[q]}" "${MIX[q]}"

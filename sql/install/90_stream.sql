@@ -302,7 +302,13 @@ BEGIN
 END;
 $$;
 
--- A stream and its ring of segment partitions.
+/*
+ * A stream and its ring of segment partitions.  The partitions are made
+ * members of the extension, like their parent: pg_dump leaves streams out
+ * whole (definitions, groups and messages; see README), where non-member
+ * partitions would be dumped without the stream rows that own them and
+ * collide with the ones stream_create makes after a restore.
+ */
 CREATE FUNCTION edge_crdt._stream_create(name text, scope text, retention interval,
 										 max_len bigint, dead_letter_of int4)
 	RETURNS edge_crdt.stream
@@ -339,9 +345,12 @@ BEGIN
 	EXECUTE format('CREATE TABLE edge_crdt.%I PARTITION OF edge_crdt.stream_message '
 				   'FOR VALUES IN (%s) PARTITION BY LIST (seg)',
 				   'stream_msg_' || s.stream_id, s.stream_id);
+	EXECUTE format('ALTER EXTENSION edge_crdt ADD TABLE edge_crdt.%I', 'stream_msg_' || s.stream_id);
 	FOR i IN 0 .. 3 LOOP
 		EXECUTE format('CREATE TABLE edge_crdt.%I PARTITION OF edge_crdt.%I FOR VALUES IN (%s)',
 					   'stream_msg_' || s.stream_id || '_' || i, 'stream_msg_' || s.stream_id, i);
+		EXECUTE format('ALTER EXTENSION edge_crdt ADD TABLE edge_crdt.%I',
+					   'stream_msg_' || s.stream_id || '_' || i);
 	END LOOP;
 	RETURN s;
 END;
@@ -353,6 +362,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	d			edge_crdt.stream;
+	i			int;
 BEGIN
 	PERFORM edge_crdt._stream_lock(s.stream_id, 1, 0, true);
 	FOR d IN SELECT t.* FROM edge_crdt.stream t JOIN edge_crdt.stream_group g
@@ -364,6 +374,12 @@ BEGIN
 	DELETE FROM edge_crdt.stream_lease
 	WHERE group_id IN (SELECT group_id FROM edge_crdt.stream_group WHERE stream_id = s.stream_id);
 	DELETE FROM edge_crdt.stream_group WHERE stream_id = s.stream_id;
+	-- members of the extension (see _stream_create) are dropped once released
+	FOR i IN 0 .. 3 LOOP
+		EXECUTE format('ALTER EXTENSION edge_crdt DROP TABLE edge_crdt.%I',
+					   'stream_msg_' || s.stream_id || '_' || i);
+	END LOOP;
+	EXECUTE format('ALTER EXTENSION edge_crdt DROP TABLE edge_crdt.%I', 'stream_msg_' || s.stream_id);
 	EXECUTE format('DROP TABLE edge_crdt.%I', 'stream_msg_' || s.stream_id);
 	DELETE FROM edge_crdt.stream WHERE stream_id = s.stream_id;
 	PERFORM edge_crdt._stream_invalidate();

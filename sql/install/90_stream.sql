@@ -853,17 +853,42 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	s			edge_crdt.stream;
+	cur			int;
 	oldest		int;
 	n_old		int8;
 	n_cur		int8;
 	n_all		int8;
 	newest		timestamptz;
+	still_there bool;
 	unacked		bool;
 	trimmed		int8 := 0;
 	part		text;
 BEGIN
 	FOR s IN SELECT * FROM edge_crdt.stream t WHERE stream_trim.name IS NULL OR t.name = stream_trim.name
 			 ORDER BY t.stream_id LOOP
+		/*
+		 * Count before taking the stream's locks, which stop its publishers:
+		 * counting a large stream takes long.  The counts stay good under
+		 * the locks: publishers write only the current segment, so the
+		 * oldest one does not change; n_cur and n_all (needed for max_len
+		 * only) can only have grown, which trims later, never earlier; and
+		 * only a trim rotates, which the recheck of cur_seg below catches.
+		 */
+		cur := s.cur_seg;
+		oldest := (cur + 1) % 4;
+		part := format('edge_crdt.%I', 'stream_msg_' || s.stream_id || '_' || oldest);
+		EXECUTE format('SELECT count(*), max(stored_at) FROM %s', part) INTO n_old, newest;
+		IF s.max_len IS NOT NULL THEN
+			SELECT count(*) INTO n_all FROM edge_crdt.stream_message m WHERE m.stream_id = s.stream_id;
+			EXECUTE format('SELECT count(*) FROM edge_crdt.%I', 'stream_msg_' || s.stream_id || '_' || cur)
+			INTO n_cur;
+		END IF;
+		-- neither a truncation nor a rotation due (the tests below): leave it alone
+		CONTINUE WHEN NOT coalesce(
+			(n_old > 0 AND (newest < now() - s.retention OR n_all - n_old >= s.max_len)) OR
+			((n_old = 0 OR newest < now() - s.retention) AND
+			 (s.seg_started <= now() - s.retention / 2 OR n_cur >= greatest(s.max_len / 2, 1))), false);
+
 		PERFORM edge_crdt._stream_lock(s.stream_id, 1, 0, true);
 		/*
 		 * NO KEY UPDATE: a consumer that moved its group's floor twice in one
@@ -874,10 +899,15 @@ BEGIN
 		 * for a publish never ends it.
 		 */
 		SELECT * INTO s FROM edge_crdt.stream t WHERE t.stream_id = s.stream_id FOR NO KEY UPDATE;
-		oldest := (s.cur_seg + 1) % 4;
-		part := format('edge_crdt.%I', 'stream_msg_' || s.stream_id || '_' || oldest);
-		EXECUTE format('SELECT count(*), max(stored_at) FROM %s', part) INTO n_old, newest;
-		SELECT count(*) INTO n_all FROM edge_crdt.stream_message m WHERE m.stream_id = s.stream_id;
+		-- dropped or rotated by another trim since we counted: next time
+		CONTINUE WHEN NOT FOUND OR s.cur_seg <> cur;
+		IF n_old > 0 THEN
+			-- or truncated by one that did not rotate
+			EXECUTE format('SELECT EXISTS (SELECT FROM %s)', part) INTO still_there;
+			IF NOT still_there THEN
+				n_old := 0;
+			END IF;
+		END IF;
 		IF n_old > 0 THEN
 			SELECT EXISTS (SELECT 1 FROM edge_crdt.stream_group g, edge_crdt._stream_unacked(g) u
 						   WHERE g.stream_id = s.stream_id AND u.seg = oldest) INTO unacked;
@@ -902,15 +932,11 @@ BEGIN
 		 * receiving would keep its older segments past retention, since
 		 * they only reach the oldest position as the ring moves.
 		 */
-		IF n_old = 0 THEN
-			EXECUTE format('SELECT count(*) FROM edge_crdt.%I', 'stream_msg_' || s.stream_id || '_' || s.cur_seg)
-			INTO n_cur;
-			IF s.seg_started <= now() - s.retention / 2
-			   OR (s.max_len IS NOT NULL AND n_cur >= greatest(s.max_len / 2, 1)) THEN
-				UPDATE edge_crdt.stream t SET cur_seg = oldest, seg_started = now()
-				WHERE t.stream_id = s.stream_id;
-				PERFORM edge_crdt._stream_invalidate();
-			END IF;
+		IF n_old = 0 AND (s.seg_started <= now() - s.retention / 2
+						  OR (s.max_len IS NOT NULL AND n_cur >= greatest(s.max_len / 2, 1))) THEN
+			UPDATE edge_crdt.stream t SET cur_seg = oldest, seg_started = now()
+			WHERE t.stream_id = s.stream_id;
+			PERFORM edge_crdt._stream_invalidate();
 		END IF;
 	END LOOP;
 	RETURN trimmed;

@@ -889,6 +889,15 @@ BEGIN
 			((n_old = 0 OR newest < now() - s.retention) AND
 			 (s.seg_started <= now() - s.retention / 2 OR n_cur >= greatest(s.max_len / 2, 1))), false);
 
+		/*
+		 * A truncation may be due.  TRUNCATE waits for every transaction that
+		 * read the segment, and a reader waiting in read_group inside one
+		 * holds it until a publish wakes it: wait for them here, before
+		 * pausing publishers, not after.
+		 */
+		IF n_old > 0 AND coalesce(newest < now() - s.retention OR n_all - n_old >= s.max_len, false) THEN
+			EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', part);
+		END IF;
 		PERFORM edge_crdt._stream_lock(s.stream_id, 1, 0, true);
 		/*
 		 * NO KEY UPDATE: a consumer that moved its group's floor twice in one

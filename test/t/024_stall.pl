@@ -25,6 +25,13 @@ add_peer_via($s2, $s1, $p21->dsn);
 add_peer_via($s1, $s2, $p12->dsn);
 $s1->safe_psql('postgres', "INSERT INTO st VALUES (1, 'before')");
 ok(wait_converged(@n), 'replicating through the proxies');
+# The stall below is one of a streaming link: let the initial copies finish
+# first (a copy caught by the stall times out as "timed out waiting for
+# peer", and every reconnection after that as "timed out connecting").
+ok($_->poll_query_until('postgres',
+		"SELECT count(*) = 1 FROM edge_crdt.peers WHERE state = 'streaming'"),
+	$_->name . ' streams (initial copy done)')
+  foreach @n;
 
 sub sql { my ($node, $query) = @_; return $node->safe_psql('postgres', $query); }
 

@@ -734,7 +734,11 @@ stream_target_insert(StreamStore *st, StreamTarget *t, Datum *values, bool *null
 		ExecConstraints(t->rri, slot, st->estate);
 	simple_table_tuple_insert(t->rel, slot);
 	if (t->rri->ri_NumIndices > 0)
+#if PG_VERSION_NUM >= 160000
+		list_free(ExecInsertIndexTuples(t->rri, slot, st->estate, false, false, NULL, NIL, false));
+#else
 		list_free(ExecInsertIndexTuples(t->rri, slot, st->estate, false, false, NULL, NIL));
+#endif
 	/* predicates of partial indexes ran in per-tuple memory */
 	ResetPerTupleExprContext(st->estate);
 }

@@ -859,8 +859,10 @@ DECLARE
 	n_cur		int8;
 	n_all		int8;
 	newest		timestamptz;
-	still_there bool;
-	unacked		bool;
+	truncate_due bool;
+	rotate_due	bool;
+	emptied		bool;
+	needed		bool;
 	trimmed		int8 := 0;
 	part		text;
 BEGIN
@@ -883,19 +885,19 @@ BEGIN
 			EXECUTE format('SELECT count(*) FROM edge_crdt.%I', 'stream_msg_' || s.stream_id || '_' || cur)
 			INTO n_cur;
 		END IF;
-		-- neither a truncation nor a rotation due (the tests below): leave it alone
-		CONTINUE WHEN NOT coalesce(
-			(n_old > 0 AND (newest < now() - s.retention OR n_all - n_old >= s.max_len)) OR
-			((n_old = 0 OR newest < now() - s.retention) AND
-			 (s.seg_started <= now() - s.retention / 2 OR n_cur >= greatest(s.max_len / 2, 1))), false);
+		-- now() is the transaction's: the same under the locks below
+		truncate_due := n_old > 0 AND
+			coalesce(newest < now() - s.retention OR n_all - n_old >= s.max_len, false);
+		rotate_due := coalesce(s.seg_started <= now() - s.retention / 2
+							   OR n_cur >= greatest(s.max_len / 2, 1), false);
+		CONTINUE WHEN NOT (truncate_due OR (n_old = 0 AND rotate_due));
 
 		/*
-		 * A truncation may be due.  TRUNCATE waits for every transaction that
-		 * read the segment, and a reader waiting in read_group inside one
-		 * holds it until a publish wakes it: wait for them here, before
-		 * pausing publishers, not after.
+		 * TRUNCATE waits for every transaction that read the segment, and a
+		 * reader waiting in read_group inside one holds it until a publish
+		 * wakes it: wait for them here, before pausing publishers, not after.
 		 */
-		IF n_old > 0 AND coalesce(newest < now() - s.retention OR n_all - n_old >= s.max_len, false) THEN
+		IF truncate_due THEN
 			EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', part);
 		END IF;
 		PERFORM edge_crdt._stream_lock(s.stream_id, 1, 0, true);
@@ -910,18 +912,16 @@ BEGIN
 		SELECT * INTO s FROM edge_crdt.stream t WHERE t.stream_id = s.stream_id FOR NO KEY UPDATE;
 		-- dropped or rotated by another trim since we counted: next time
 		CONTINUE WHEN NOT FOUND OR s.cur_seg <> cur;
-		IF n_old > 0 THEN
+		IF truncate_due THEN
 			-- or truncated by one that did not rotate
-			EXECUTE format('SELECT EXISTS (SELECT FROM %s)', part) INTO still_there;
-			IF NOT still_there THEN
-				n_old := 0;
+			EXECUTE format('SELECT NOT EXISTS (SELECT FROM %s)', part) INTO emptied;
+			-- over max_len but within retention: only once no group needs it
+			needed := false;
+			IF NOT emptied AND newest >= now() - s.retention THEN
+				SELECT EXISTS (SELECT 1 FROM edge_crdt.stream_group g, edge_crdt._stream_unacked(g) u
+							   WHERE g.stream_id = s.stream_id AND u.seg = oldest) INTO needed;
 			END IF;
-		END IF;
-		IF n_old > 0 THEN
-			SELECT EXISTS (SELECT 1 FROM edge_crdt.stream_group g, edge_crdt._stream_unacked(g) u
-						   WHERE g.stream_id = s.stream_id AND u.seg = oldest) INTO unacked;
-			IF newest < now() - s.retention
-			   OR (s.max_len IS NOT NULL AND n_all - n_old >= s.max_len AND NOT unacked) THEN
+			IF NOT emptied AND NOT needed THEN
 				DELETE FROM edge_crdt.stream_delivery d USING edge_crdt.stream_group g
 				WHERE d.group_id = g.group_id AND g.stream_id = s.stream_id AND d.seg = oldest;
 				EXECUTE format('UPDATE edge_crdt.stream_lease l SET pending = ARRAY('
@@ -931,7 +931,8 @@ BEGIN
 				USING s.stream_id;
 				EXECUTE format('TRUNCATE %s', part);
 				trimmed := trimmed + n_old;
-				n_all := n_all - n_old;
+			END IF;
+			IF NOT needed THEN
 				n_old := 0;
 			END IF;
 		END IF;
@@ -941,8 +942,7 @@ BEGIN
 		 * receiving would keep its older segments past retention, since
 		 * they only reach the oldest position as the ring moves.
 		 */
-		IF n_old = 0 AND (s.seg_started <= now() - s.retention / 2
-						  OR (s.max_len IS NOT NULL AND n_cur >= greatest(s.max_len / 2, 1))) THEN
+		IF n_old = 0 AND rotate_due THEN
 			UPDATE edge_crdt.stream t SET cur_seg = oldest, seg_started = now()
 			WHERE t.stream_id = s.stream_id;
 			PERFORM edge_crdt._stream_invalidate();

@@ -38,10 +38,7 @@ foreach my $seed (@SEEDS)
 		"CREATE TABLE rt_$seed (id int PRIMARY KEY, a int, b text, c edge_crdt.gcounter)");
 }
 full_mesh(@n);
-ok($_->poll_query_until('postgres',
-		"SELECT count(*) = 2 FROM edge_crdt.peers WHERE state = 'streaming'"),
-	$_->name . ' streams from both peers')
-  foreach @n;
+wait_streaming(@n);
 
 # One psql session per node keeps a few hundred statements fast.
 my @s = map { $_->background_psql('postgres', on_error_stop => 0) } @n;

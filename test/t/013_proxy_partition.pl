@@ -37,10 +37,7 @@ foreach my $x (@n)
 		add_peer_via($x, $y, $p->dsn);
 	}
 }
-ok($_->poll_query_until('postgres',
-		"SELECT count(*) = 2 FROM edge_crdt.peers WHERE state = 'streaming'"),
-	$_->name . ' streams from both peers through the proxies')
-  foreach @n;
+wait_streaming(@n);
 
 sub sql { my ($node, $query) = @_; return $node->safe_psql('postgres', $query); }
 

@@ -23,10 +23,7 @@ full_mesh(@n);
 # Let the initial copies finish first: a copy that a pause interrupts starts
 # again in a fresh snapshot, which may then hold the conflicting row that the
 # stream brings as well, and quarantine it twice.
-ok($_->poll_query_until('postgres',
-		"SELECT count(*) = 1 FROM edge_crdt.peers WHERE state = 'streaming'"),
-	$_->name . ' streams (initial copy done)')
-  foreach @n;
+wait_streaming(@n);
 
 sub sql { my ($node, $query) = @_; return $node->safe_psql('postgres', $query); }
 

@@ -28,10 +28,7 @@ ok(wait_converged(@n), 'replicating through the proxies');
 # The stall below is one of a streaming link: let the initial copies finish
 # first (a copy caught by the stall times out as "timed out waiting for
 # peer", and every reconnection after that as "timed out connecting").
-ok($_->poll_query_until('postgres',
-		"SELECT count(*) = 1 FROM edge_crdt.peers WHERE state = 'streaming'"),
-	$_->name . ' streams (initial copy done)')
-  foreach @n;
+wait_streaming(@n);
 
 sub sql { my ($node, $query) = @_; return $node->safe_psql('postgres', $query); }
 

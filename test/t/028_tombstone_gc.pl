@@ -42,10 +42,7 @@ sub tombstones
 
 create_replicated(\@n, 'gt', 'CREATE TABLE gt (id int PRIMARY KEY, v text)');
 full_mesh(@n);
-ok($_->poll_query_until('postgres',
-		"SELECT count(*) = 2 FROM edge_crdt.peers WHERE state = 'streaming'"),
-	$_->name . ' streams from both peers')
-  foreach @n;
+wait_streaming(@n);
 
 sql($g1, "INSERT INTO gt SELECT i, 'v' || i FROM generate_series(1, 100) i");
 ok(wait_converged(@n), 'rows reach every node');

@@ -25,10 +25,7 @@ sub sql { my ($node, $query) = @_; return $node->safe_psql('postgres', $query); 
 
 create_replicated(\@n, 'kr', 'CREATE TABLE kr (id int PRIMARY KEY, v text, w text)');
 full_mesh(@n);
-ok($_->poll_query_until('postgres',
-		"SELECT count(*) = 1 FROM edge_crdt.peers WHERE state = 'streaming'"),
-	$_->name . ' streams')
-  foreach @n;
+wait_streaming(@n);
 
 # Only the apply fires it (replica mode); the trigger runs with an empty
 # search_path, hence the qualified names.

@@ -40,15 +40,9 @@ is(sql('postgres', qq{
 	AND c.relname LIKE 'stream\\_msg\\_%'}),
 	5 * $streams, 'and every one is a member of the extension');
 
-my $dump = $node->basedir . '/dump.sql';
-command_ok([ 'pg_dump', '-d', $node->connstr('postgres'), '-f', $dump ], 'pg_dump');
-my $text = slurp_file($dump);
+my $text = slurp_file(dump_and_restore($node, 'postgres', 'restored'));
 unlike($text, qr/stream_msg_/, 'the dump holds no segment table or index');
 like($text, qr/CREATE TABLE public\.app_data/, 'but the application\'s tables');
-
-sql('postgres', 'CREATE DATABASE restored');
-command_ok([ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('restored'),
-		'-f', $dump ], 'the dump restores without an error');
 is(sql('restored', 'SELECT count(*) FROM app_data'), '2', 'application rows restored');
 is(sql('restored', 'SELECT count(*) FROM edge_crdt.stream'), '0', 'no stream in the restored database');
 is(sql('restored', $segments), '0', 'and no segment table');

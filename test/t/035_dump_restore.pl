@@ -25,11 +25,7 @@ DELETE FROM t WHERE id = 1;
 });
 is(sql('postgres', 'SELECT count(*) FROM edge_crdt.tombstone'), '1', 'the delete left a tombstone');
 
-my $dump = $node->basedir . '/dump.sql';
-command_ok([ 'pg_dump', '-d', $node->connstr('postgres'), '-f', $dump ], 'pg_dump');
-sql('postgres', 'CREATE DATABASE restored');
-command_ok([ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('restored'),
-		'-f', $dump ], 'the dump restores without an error');
+dump_and_restore($node, 'postgres', 'restored');
 
 is(sql('restored', q{SELECT string_agg(id || ':' || v, ',') FROM t}), '2:kept', 'the rows came along');
 like(sql('restored', 'SELECT _edge_crdt::text FROM t'), qr/\@351/, 'with their metadata (stamped by node 351)');

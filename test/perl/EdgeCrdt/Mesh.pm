@@ -35,7 +35,7 @@ our @EXPORT_OK = qw(new_node connstr_for full_mesh wait_converged table_rows
   table_dump render_rows assert_identical require_replicator
   create_replicated replicator_available peers_report add_peer_via
   pause_peers resume_peers pause_all resume_all node_id
-  restart_after_kill wait_for);
+  restart_after_kill wait_for wait_streaming dump_and_restore);
 our %EXPORT_TAGS = (all => \@EXPORT_OK);
 
 # Every test database is "postgres"; the extension lives there.
@@ -184,6 +184,50 @@ sub full_mesh
 		}
 	}
 	return;
+}
+
+=pod
+
+=item wait_streaming(@nodes)
+
+One assertion per node of a full mesh: it streams from every other node,
+its initial copies done (a test that pauses, stalls or races the apply
+wants that settled first).
+
+=cut
+
+sub wait_streaming
+{
+	my (@nodes) = @_;
+	my $peers = @nodes - 1;
+	foreach my $n (@nodes)
+	{
+		ok( $n->poll_query_until(
+				$DB,
+				"SELECT count(*) = $peers FROM edge_crdt.peers WHERE state = 'streaming'"),
+			$n->name . " streams from its $peers peer(s)");
+	}
+	return;
+}
+
+=pod
+
+=item dump_and_restore($node, $from_db, $to_db)
+
+pg_dump $from_db, create $to_db and restore the dump into it with
+ON_ERROR_STOP (two assertions); returns the dump's path.
+
+=cut
+
+sub dump_and_restore
+{
+	my ($node, $from, $to) = @_;
+	my $dump = $node->basedir . "/$from.sql";
+	command_ok([ 'pg_dump', '-d', $node->connstr($from), '-f', $dump ], "pg_dump $from");
+	$node->safe_psql($DB, "CREATE DATABASE $to");
+	command_ok([ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr($to),
+			'-f', $dump ], "the dump restores into $to without an error");
+	return $dump;
 }
 
 =pod
